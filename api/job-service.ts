@@ -1,0 +1,444 @@
+import { Readable } from 'node:stream';
+import { monotonicFactory } from 'ulid';
+import { findTool, type Engine, type ToolDefinition } from '../domain/catalog.ts';
+import { errors } from '../domain/errors.ts';
+import {
+  idempotencyStream,
+  jobStream,
+  workspaceStream,
+  type DomainEvent,
+  type JobInput,
+} from '../domain/events.ts';
+import { decide, type JobCommand } from '../domain/job-decider.ts';
+import { jobModel, parseStoredEvent } from '../domain/job-model.ts';
+import type { JobState } from '../domain/job-state.ts';
+import { handleCommand, loadStream } from '../eventstore/command-handler.ts';
+import { WrongExpectedVersion } from '../eventstore/errors.ts';
+import type { EventMetadata, EventStore } from '../eventstore/port.ts';
+import type { ReadModel } from '../projections/read-model.ts';
+import { inputKey, type BlobStorage } from '../storage/port.ts';
+import type { EngineStatus } from '../workers/tools/tool.ts';
+import {
+  createJobRequest,
+  fingerprint,
+  hashIdempotencyKey,
+  type CreateJobRequest,
+} from './create-job-request.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { parseOrThrow } from './validation.ts';
+
+export interface JobServiceConfig {
+  startingCredits: number;
+  uploadIntentSeconds: number;
+  downloadIntentSeconds: number;
+}
+
+export interface JobServiceDependencies {
+  store: EventStore;
+  storage: BlobStorage;
+  readModel: ReadModel;
+  config: JobServiceConfig;
+  engineStatus: (engine: Engine) => EngineStatus;
+  now?: () => Date;
+}
+
+const newUlid = monotonicFactory();
+
+export function newJobId(): string {
+  return `job_${newUlid()}`;
+}
+
+/** Whole seconds, so signed URLs carry exactly the recorded expiry. */
+function secondsFromNow(now: Date, seconds: number): string {
+  return new Date(
+    Math.floor(now.getTime() / 1000) * 1000 + seconds * 1000,
+  ).toISOString();
+}
+
+const reservationModel = {
+  parse: parseStoredEvent,
+  evolve: (_state: DomainEvent | undefined, event: DomainEvent) => event,
+};
+
+/**
+ * The application layer of the API: validates requests against the catalog,
+ * runs commands on job streams, and returns jobs once the read model shows
+ * them, so a client reads its own writes.
+ */
+export class JobService {
+  private readonly workspaceLocks = new KeyedMutex();
+  private readonly grantedWorkspaces = new Set<string>();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: JobServiceDependencies) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Grants the starting credits on a workspace's first request. */
+  async ensureWorkspace(workspaceId: string): Promise<void> {
+    if (this.grantedWorkspaces.has(workspaceId)) return;
+    if (this.deps.readModel.queries.balance(workspaceId) === undefined) {
+      try {
+        const result = await this.deps.store.appendToStream(
+          workspaceStream(workspaceId),
+          [
+            {
+              type: 'CreditsGranted',
+              data: {
+                at: this.now().toISOString(),
+                workspaceId,
+                amount: this.deps.config.startingCredits,
+                reason: 'starting_credits',
+              },
+              metadata: { schemaVersion: 1, actor: 'system' },
+            },
+          ],
+          { expectedRevision: 'no_stream' },
+        );
+        await this.deps.readModel.waitForPosition(result.position);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion)) throw error;
+        const head = await this.deps.store.headPosition();
+        await this.deps.readModel.waitForPosition(head);
+      }
+    }
+    this.grantedWorkspaces.add(workspaceId);
+  }
+
+  getJob(workspaceId: string, jobId: string): JobState {
+    const job = this.deps.readModel.queries.getJob(jobId);
+    if (!job || job.workspaceId !== workspaceId) {
+      throw errors.jobNotFound(
+        `No job ${jobId} in this workspace. Check the id; jobs of other ` +
+          'workspaces are not visible.',
+      );
+    }
+    return job;
+  }
+
+  /** Creates a job, or returns the original one for a replayed key. */
+  async createJob(
+    workspaceId: string,
+    body: unknown,
+    idempotencyKey: string | undefined,
+    metadata: EventMetadata,
+  ): Promise<{ job: JobState; replayed: boolean }> {
+    const request = parseOrThrow(createJobRequest, body, errors.invalidRequest);
+    const tool = this.checkTool(request);
+    const input = this.parseInput(tool, request);
+
+    if (!idempotencyKey) {
+      const job = await this.create(workspaceId, newJobId(), tool, request, input, metadata);
+      return { job, replayed: false };
+    }
+
+    const stream = idempotencyStream(
+      workspaceId,
+      hashIdempotencyKey(idempotencyKey),
+    );
+    const requestFingerprint = fingerprint(request);
+    const jobId = await this.reserveKey(stream, requestFingerprint, metadata);
+
+    const existing = await this.readJob(jobId);
+    if (existing) return { job: existing, replayed: true };
+
+    try {
+      const job = await this.create(workspaceId, jobId, tool, request, input, metadata);
+      return { job, replayed: false };
+    } catch (error) {
+      // Another request with the same key created the job first.
+      const winner = await this.readJob(jobId);
+      if (winner) return { job: winner, replayed: true };
+      throw error;
+    }
+  }
+
+  private async reserveKey(
+    stream: string,
+    requestFingerprint: string,
+    metadata: EventMetadata,
+  ): Promise<string> {
+    for (;;) {
+      const { state: reservation } = await loadStream(
+        this.deps.store,
+        stream,
+        reservationModel,
+      );
+      if (reservation?.type === 'IdempotencyKeyReserved') {
+        if (reservation.data.fingerprint !== requestFingerprint) {
+          throw errors.idempotencyKeyReused(
+            'This Idempotency-Key was first used with a different request ' +
+              `(job ${reservation.data.jobId}). Use a new key for a new ` +
+              'request, or resend the original request unchanged.',
+          );
+        }
+        return reservation.data.jobId;
+      }
+
+      const jobId = newJobId();
+      try {
+        await this.deps.store.appendToStream(
+          stream,
+          [
+            {
+              type: 'IdempotencyKeyReserved',
+              data: {
+                at: this.now().toISOString(),
+                jobId,
+                fingerprint: requestFingerprint,
+              },
+              metadata: { schemaVersion: 1, ...metadata },
+            },
+          ],
+          { expectedRevision: 'no_stream' },
+        );
+        return jobId;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion)) throw error;
+      }
+    }
+  }
+
+  private async readJob(jobId: string): Promise<JobState | undefined> {
+    const { state } = await loadStream(
+      this.deps.store,
+      jobStream(jobId),
+      jobModel,
+    );
+    if (!state) return undefined;
+    const head = await this.deps.store.headPosition();
+    await this.deps.readModel.waitForPosition(head);
+    return this.deps.readModel.queries.getJob(jobId) ?? state;
+  }
+
+  private checkTool(request: CreateJobRequest): ToolDefinition {
+    const tool = findTool(request.toolSlug);
+    if (!tool) {
+      throw errors.toolNotFound(
+        `No tool "${request.toolSlug}". GET /v1/tools lists the tools.`,
+      );
+    }
+    const status = tool.implemented
+      ? this.deps.engineStatus(tool.engine)
+      : { available: false, reason: 'the tool is not implemented yet' };
+    if (!status.available) {
+      throw errors.toolUnavailable(
+        `Tool ${tool.slug} is unavailable on this server: ${status.reason}.`,
+      );
+    }
+    return tool;
+  }
+
+  private parseInput(tool: ToolDefinition, request: CreateJobRequest): JobInput {
+    const { input } = request;
+    const contentType = input.contentType.trim().toLowerCase();
+    if (!tool.input.contentTypes.includes(contentType)) {
+      throw errors.unsupportedContentType(
+        `Tool ${tool.slug} does not accept ${input.contentType}; it accepts ` +
+          `${tool.input.contentTypes.join(', ')}.`,
+      );
+    }
+
+    const sizeBytes =
+      input.kind === 'file' ? input.sizeBytes : Buffer.byteLength(input.text);
+    if (sizeBytes > tool.input.maxSizeBytes) {
+      throw errors.inputTooLarge(
+        `The input is ${sizeBytes} bytes and tool ${tool.slug} takes at most ` +
+          `${tool.input.maxSizeBytes} bytes. Send a smaller file.`,
+      );
+    }
+    if (input.kind === 'text' && !tool.input.inlineText) {
+      throw errors.invalidRequest(
+        `Tool ${tool.slug} takes no inline text. Send input.kind "file" and ` +
+          'upload the file through the upload intent.',
+      );
+    }
+    if (input.kind === 'text' && contentType === 'application/json') {
+      try {
+        JSON.parse(input.text);
+      } catch {
+        throw errors.uploadContentInvalid(
+          'input.text is declared application/json but is not valid JSON.',
+        );
+      }
+    }
+
+    const limitErrors: string[] = [];
+    if (
+      request.deadlineSeconds !== undefined &&
+      request.deadlineSeconds > tool.deadlineSeconds
+    ) {
+      limitErrors.push(
+        `deadlineSeconds ${request.deadlineSeconds} exceeds the tool's ` +
+          `${tool.deadlineSeconds}`,
+      );
+    }
+    if (
+      request.maxAttempts !== undefined &&
+      request.maxAttempts > tool.maxAttempts
+    ) {
+      limitErrors.push(
+        `maxAttempts ${request.maxAttempts} exceeds the tool's ` +
+          `${tool.maxAttempts}`,
+      );
+    }
+    if (limitErrors.length > 0) {
+      throw errors.invalidRequest(
+        `${limitErrors.join('; ')}. These fields may only lower the defaults.`,
+      );
+    }
+
+    return {
+      kind: input.kind,
+      name: input.name ?? defaultTextName(contentType),
+      contentType,
+      sizeBytes,
+      options: parseOrThrow(
+        tool.options,
+        input.options,
+        errors.invalidOptions,
+        'input.options',
+      ),
+    };
+  }
+
+  private async create(
+    workspaceId: string,
+    jobId: string,
+    tool: ToolDefinition,
+    request: CreateJobRequest,
+    input: JobInput,
+    metadata: EventMetadata,
+  ): Promise<JobState> {
+    const now = this.now();
+    const deadlineSeconds = request.deadlineSeconds ?? tool.deadlineSeconds;
+    const deadlineAt = secondsFromNow(now, deadlineSeconds);
+    const uploadSeconds = Math.min(
+      this.deps.config.uploadIntentSeconds,
+      deadlineSeconds,
+    );
+
+    await this.ensureWorkspace(workspaceId);
+    const balance = this.deps.readModel.queries.balance(workspaceId) ?? 0;
+    if (balance < tool.credits) {
+      // The decider checks again under the lock; this early check keeps a
+      // rejected request from storing its inline input.
+      decide(
+        { type: 'CreateJob', jobId, workspaceId, toolSlug: tool.slug, input,
+          credits: tool.credits, balance, maxAttempts: 1, deadlineAt,
+          retentionSeconds: tool.retentionSeconds },
+        undefined,
+        now,
+      );
+    }
+
+    let inlineInput: { sizeBytes: number; sha256: string } | undefined;
+    if (request.input.kind === 'text') {
+      const text = Buffer.from(request.input.text, 'utf8');
+      inlineInput = await this.deps.storage.write(
+        inputKey(jobId),
+        Readable.from([text]),
+      );
+    }
+
+    return this.workspaceLocks.run(workspaceId, async () => {
+      const balance = this.deps.readModel.queries.balance(workspaceId) ?? 0;
+      return this.run(
+        jobId,
+        {
+          type: 'CreateJob',
+          jobId,
+          workspaceId,
+          toolSlug: tool.slug,
+          input,
+          credits: tool.credits,
+          balance,
+          maxAttempts: request.maxAttempts ?? tool.maxAttempts,
+          deadlineAt,
+          retentionSeconds: tool.retentionSeconds,
+          uploadIntentExpiresAt: inlineInput
+            ? undefined
+            : secondsFromNow(now, uploadSeconds),
+          inlineInput,
+        },
+        metadata,
+        { retries: 0 },
+      );
+    });
+  }
+
+  /** Runs a command on a job stream and waits for the read model. */
+  async run(
+    jobId: string,
+    command: JobCommand,
+    metadata: EventMetadata,
+    options: { retries?: number } = {},
+  ): Promise<JobState> {
+    const now = this.now();
+    const result = await handleCommand(
+      this.deps.store,
+      jobStream(jobId),
+      jobModel,
+      (state) => decide(command, state, now),
+      { metadata, retries: options.retries },
+    );
+    if (result.position !== undefined) {
+      await this.deps.readModel.waitForPosition(result.position);
+    }
+    const job = this.deps.readModel.queries.getJob(jobId) ?? result.state;
+    if (!job) throw errors.jobNotFound(`No job ${jobId}.`);
+    return job;
+  }
+
+  /** Runs a command on a job the workspace owns. */
+  async command(
+    workspaceId: string,
+    jobId: string,
+    command: JobCommand,
+    metadata: EventMetadata,
+  ): Promise<JobState> {
+    this.getJob(workspaceId, jobId);
+    return this.run(jobId, command, metadata);
+  }
+
+  issueUploadIntent(workspaceId: string, jobId: string, metadata: EventMetadata) {
+    const job = this.getJob(workspaceId, jobId);
+    const now = this.now();
+    const remaining = Math.floor(
+      (Date.parse(job.deadlineAt) - now.getTime()) / 1000,
+    );
+    const seconds = Math.min(this.deps.config.uploadIntentSeconds, remaining);
+    if (seconds <= 0) {
+      throw errors.jobStateConflict(
+        `Job ${jobId} passed its deadline ${job.deadlineAt}; create a new job.`,
+      );
+    }
+    return this.run(
+      jobId,
+      { type: 'IssueUploadIntent', expiresAt: secondsFromNow(now, seconds) },
+      metadata,
+    );
+  }
+
+  async issueDownloadIntent(
+    workspaceId: string,
+    jobId: string,
+    metadata: EventMetadata,
+  ): Promise<{ job: JobState; expiresAt: string }> {
+    this.getJob(workspaceId, jobId);
+    const expiresAt = secondsFromNow(
+      this.now(),
+      this.deps.config.downloadIntentSeconds,
+    );
+    const job = await this.run(
+      jobId,
+      { type: 'IssueDownloadIntent', expiresAt },
+      metadata,
+    );
+    return { job, expiresAt };
+  }
+}
+
+function defaultTextName(contentType: string): string {
+  return contentType === 'application/json' ? 'input.json' : 'input.html';
+}

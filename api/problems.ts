@@ -1,0 +1,91 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { DomainError, errors } from '../domain/errors.ts';
+
+// A URN, not a URL: nothing is fetched from a problem type.
+const PROBLEM_TYPE_BASE = 'urn:boringkit:problem:';
+
+export function sendProblem(reply: FastifyReply, error: DomainError) {
+  return reply
+    .code(error.status)
+    .type('application/problem+json')
+    .send({
+      type: PROBLEM_TYPE_BASE + error.code.toLowerCase().replaceAll('_', '-'),
+      title: error.title,
+      status: error.status,
+      code: error.code,
+      detail: error.detail,
+      ...(error.errors ? { errors: error.errors } : {}),
+    });
+}
+
+/** Maps fastify's own errors (bad JSON, body limits, media types). */
+function fromFastifyError(error: FastifyError): DomainError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new DomainError(
+        'INVALID_JSON',
+        400,
+        'Malformed JSON',
+        `The request body is not valid JSON: ${error.message}. Send a JSON ` +
+          'object with Content-Type: application/json.',
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new DomainError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        415,
+        'Unsupported media type',
+        `${error.message}. Send the body as application/json.`,
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new DomainError(
+        'BODY_TOO_LARGE',
+        413,
+        'Request body too large',
+        `${error.message}. Upload large inputs through an upload intent.`,
+      );
+  }
+  if (error instanceof SyntaxError) {
+    return new DomainError('INVALID_JSON', 400, 'Malformed JSON', error.message);
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new DomainError(
+      error.code ?? 'BAD_REQUEST',
+      error.statusCode,
+      'Bad request',
+      error.message,
+    );
+  }
+  return undefined;
+}
+
+/** Turns every error and unknown route into RFC 9457 problem details. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem =
+      error instanceof DomainError ? error : fromFastifyError(error);
+    if (problem) return sendProblem(reply, problem);
+
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(
+      reply,
+      new DomainError(
+        'INTERNAL_ERROR',
+        500,
+        'Internal error',
+        `The server failed to handle the request (request id ${request.id}). ` +
+          'Retry later; the error is in the server log under that id.',
+      ),
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      errors.routeNotFound(
+        `No route ${request.method} ${request.url.split('?')[0]}. ` +
+          'The API lives under /v1.',
+      ),
+    ),
+  );
+}

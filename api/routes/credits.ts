@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.ts';
+
+export function registerCreditRoutes(
+  app: FastifyInstance,
+  context: ApiContext,
+) {
+  app.get('/v1/credits', async (request) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    await context.jobs.ensureWorkspace(workspaceId);
+    const { queries } = context.readModel;
+    return {
+      balance: queries.balance(workspaceId) ?? 0,
+      entries: queries.ledger(workspaceId),
+    };
+  });
+}

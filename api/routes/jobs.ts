@@ -1,0 +1,155 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../../domain/errors.ts';
+import { jobStream } from '../../domain/events.ts';
+import type { JobCommand } from '../../domain/job-decider.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '../create-job-request.ts';
+import { requestMetadata, type ApiContext } from '../context.ts';
+import { presentJob } from '../job-view.ts';
+import { parseOrThrow } from '../validation.ts';
+
+type JobRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Inline HTML may be up to 5 MB; JSON escaping can add about a third. */
+const CREATE_BODY_LIMIT = 8 * 1024 * 1024;
+
+const listQuery = z.strictObject({
+  status: z
+    .enum(['queued', 'running', 'succeeded', 'failed', 'canceled'])
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const jobId = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^job_[0-9A-Z]{26}$/.test(jobId)) {
+    throw errors.invalidRequest(
+      `cursor "${cursor}" is not a cursor this API returned. Pass the ` +
+        'nextCursor of the previous page, or omit it for the first page.',
+    );
+  }
+  return jobId;
+}
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['idempotency-key'];
+  if (header === undefined) return undefined;
+  const key = Array.isArray(header) ? header.join(',') : header;
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw errors.invalidRequest(
+      'The Idempotency-Key header must be 1 to 255 visible ASCII ' +
+        'characters, such as a UUID.',
+    );
+  }
+  return key;
+}
+
+export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
+  const { jobs, signer } = context;
+
+  app.post(
+    '/v1/jobs',
+    { bodyLimit: CREATE_BODY_LIMIT },
+    async (request, reply) => {
+      const workspaceId = context.apiKeys.authenticate(request);
+      const key = idempotencyKey(request);
+      const { job, replayed } = await jobs.createJob(
+        workspaceId,
+        request.body,
+        key,
+        requestMetadata(request, workspaceId),
+      );
+      request.log.info(
+        { jobId: job.id, toolSlug: job.toolSlug, replayed },
+        replayed ? 'job creation replayed' : 'job created',
+      );
+      if (replayed) reply.header('Idempotent-Replayed', 'true');
+      return reply.code(replayed ? 200 : 201).send(presentJob(job, signer));
+    },
+  );
+
+  app.get('/v1/jobs', async (request) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    const query = parseOrThrow(listQuery, request.query, errors.invalidRequest);
+    const page = context.readModel.queries.listJobs({
+      workspaceId,
+      status: query.status,
+      limit: query.limit,
+      before: decodeCursor(query.cursor),
+    });
+    const last = page[page.length - 1];
+    return {
+      data: page.map((job) => presentJob(job, signer)),
+      nextCursor:
+        page.length === query.limit && last
+          ? Buffer.from(last.id, 'utf8').toString('base64url')
+          : null,
+    };
+  });
+
+  app.get('/v1/jobs/:id', async (request: JobRequest) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    return presentJob(jobs.getJob(workspaceId, request.params.id), signer);
+  });
+
+  const commandRoute = (path: string, command: JobCommand, event: string) =>
+    app.post(path, async (request: JobRequest) => {
+      const workspaceId = context.apiKeys.authenticate(request);
+      const jobId = request.params.id;
+      const job = await jobs.command(
+        workspaceId,
+        jobId,
+        command,
+        requestMetadata(request, workspaceId),
+      );
+      request.log.info({ jobId, status: job.status }, event);
+      return presentJob(job, signer);
+    });
+  commandRoute('/v1/jobs/:id/cancel', { type: 'CancelJob' }, 'job canceled');
+  commandRoute('/v1/jobs/:id/close', { type: 'CloseJob' }, 'job closed');
+
+  app.post('/v1/jobs/:id/upload-intent', async (request: JobRequest) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    const job = await jobs.issueUploadIntent(
+      workspaceId,
+      request.params.id,
+      requestMetadata(request, workspaceId),
+    );
+    return presentJob(job, signer);
+  });
+
+  app.get('/v1/jobs/:id/download-intent', async (request: JobRequest) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    const { job, expiresAt } = await jobs.issueDownloadIntent(
+      workspaceId,
+      request.params.id,
+      requestMetadata(request, workspaceId),
+    );
+    const output = job.output!;
+    return {
+      url: signer.downloadUrl(job.id, expiresAt),
+      expiresAt,
+      name: output.name,
+      contentType: output.contentType,
+      sizeBytes: output.sizeBytes,
+    };
+  });
+
+  app.get('/v1/jobs/:id/events', async (request: JobRequest) => {
+    const workspaceId = context.apiKeys.authenticate(request);
+    const job = jobs.getJob(workspaceId, request.params.id);
+    const events = await context.store.readStream(jobStream(job.id));
+    return {
+      data: events.map((event) => ({
+        type: event.type,
+        revision: event.revision,
+        position: event.position,
+        recordedAt: event.createdAt.toISOString(),
+        data: event.data,
+        metadata: event.metadata,
+      })),
+    };
+  });
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { filter } from 'rxjs';
+import { isTerminal, type JobState } from '../../domain/job-state.ts';
+import type { ApiContext } from '../context.ts';
+import { presentJob } from '../job-view.ts';
+
+type StreamRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/**
+ * `GET /v1/jobs/{id}/stream`: a WebSocket that sends the job at once and
+ * after every change the read model commits, then closes once it finished.
+ */
+export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
+  app.get(
+    '/v1/jobs/:id/stream',
+    {
+      websocket: true,
+      preValidation: async (request: StreamRequest) => {
+        // NOTE: only API keys authenticate here; short-lived widget tokens in
+        // a `token` query parameter are not supported yet.
+        const workspaceId = context.apiKeys.authenticate(request);
+        context.jobs.getJob(workspaceId, request.params.id);
+      },
+    },
+    (socket, request: StreamRequest) => {
+      const jobId = request.params.id;
+      const send = (job: JobState) => {
+        socket.send(JSON.stringify({ type: 'job', job: presentJob(job, context.signer) }));
+        if (isTerminal(job)) socket.close(1000, 'job finished');
+      };
+
+      const subscription = context.readModel.changes
+        .pipe(filter((change) => change.jobId === jobId))
+        .subscribe({
+          next: (change) => send(change.job),
+          complete: () => socket.close(1001, 'server shutting down'),
+        });
+      socket.on('close', () => subscription.unsubscribe());
+      request.log.info({ jobId }, 'job stream opened');
+
+      const current = context.readModel.queries.getJob(jobId);
+      if (current) send(current);
+    },
+  );
+}

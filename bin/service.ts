@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { buildApp } from '../api/app.ts';
+import { ApiKeys } from '../api/auth.ts';
+import { JobService } from '../api/job-service.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { openSqliteEventStore } from '../eventstore/sqlite.ts';
+import { openReadModelDatabase } from '../projections/database.ts';
+import { ReadModel } from '../projections/read-model.ts';
+import { LocalBlobStorage } from '../storage/local.ts';
+import { UrlSigner } from '../storage/signed-urls.ts';
+import { Dispatcher } from '../workers/dispatcher.ts';
+import {
+  closeEngines,
+  createToolRunners,
+  engineStatus,
+} from '../workers/tools/index.ts';
+import type { Config } from './config.ts';
+
+export type Role = 'api' | 'worker';
+
+export interface RunningService {
+  /** The API's origin, when this process serves the API. */
+  url: string | undefined;
+  /** The worker's dispatcher, when this process runs one. */
+  worker: Dispatcher | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: opens the embedded event store and blob storage and
+ * starts the API, the worker or both on them.
+ */
+export async function startService(
+  config: Config,
+  roles: readonly Role[],
+  logger: Logger,
+): Promise<RunningService> {
+  const store: EventStore = openSqliteEventStore({
+    path: join(config.dataDir, 'events.sqlite'),
+  });
+  const storage = new LocalBlobStorage(join(config.dataDir, 'blobs'));
+  const closers: (() => Promise<void>)[] = [];
+  let url: string | undefined;
+  let worker: Dispatcher | undefined;
+
+  if (roles.includes('worker')) {
+    const workRoot = join(config.dataDir, 'work');
+    mkdirSync(workRoot, { recursive: true });
+    const dispatcher = new Dispatcher({
+      store,
+      storage,
+      runners: createToolRunners(),
+      workerId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      concurrency: config.workerConcurrency,
+      leaseSeconds: config.leaseSeconds,
+      workRoot,
+      logger,
+      supervisorIntervalMs: config.supervisorIntervalMs,
+    });
+    await dispatcher.start();
+    worker = dispatcher;
+    closers.push(() => dispatcher.stop(), () => closeEngines());
+  }
+
+  if (roles.includes('api')) {
+    const readModel = new ReadModel(
+      store,
+      openReadModelDatabase(join(config.dataDir, 'readmodel.sqlite')),
+      (error) => logger.error({ err: error }, 'read model projection failed'),
+    );
+    await readModel.start();
+
+    let publicUrl = config.publicUrl;
+    const signer = new UrlSigner(config.signingSecret, () => publicUrl);
+    const jobs = new JobService({
+      store,
+      storage,
+      readModel,
+      engineStatus,
+      config: {
+        startingCredits: config.startingCredits,
+        uploadIntentSeconds: config.uploadIntentSeconds,
+        downloadIntentSeconds: config.downloadIntentSeconds,
+      },
+    });
+    const app = await buildApp(
+      {
+        store,
+        storage,
+        readModel,
+        signer,
+        jobs,
+        engineStatus,
+        apiKeys: new ApiKeys(config.apiKeys),
+        uploadTempDir: join(config.dataDir, 'tmp'),
+      },
+      { logger },
+    );
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    if (!config.publicUrlConfigured && address && typeof address === 'object') {
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      publicUrl = `http://${host}:${address.port}`;
+    }
+    url = publicUrl;
+    // The API closes first so no new work arrives while workers drain.
+    closers.unshift(async () => {
+      await app.close();
+      readModel.stop();
+    });
+  }
+
+  return {
+    url,
+    worker,
+    async close() {
+      for (const close of closers) await close();
+      await store.close();
+    },
+  };
+}

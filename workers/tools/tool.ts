@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+
+/** Everything a tool needs to run one attempt of one job. */
+export interface ToolRunContext {
+  jobId: string;
+  attempt: number;
+  input: {
+    kind: 'file' | 'text';
+    name: string;
+    contentType: string;
+    sizeBytes: number;
+  };
+  /** Local file holding the input bytes; read-only for the tool. */
+  inputPath: string;
+  /** Options already parsed by the tool's catalog schema (defaults applied). */
+  options: Record<string, unknown>;
+  /** Empty directory private to this attempt, removed after it. */
+  workDir: string;
+  /** Aborted on cancel, deadline or shutdown: stop the engine at once. */
+  signal: AbortSignal;
+  /** Reports progress from 0 to 100; the caller throttles the log writes. */
+  reportProgress(progress: number): void;
+  logger: Logger;
+}
+
+/** The file a tool produced, inside its `workDir`. */
+export interface ToolOutput {
+  path: string;
+  name: string;
+  contentType: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface ToolRunner {
+  slug: string;
+  run(context: ToolRunContext): Promise<ToolOutput>;
+}
+
+/**
+ * The input itself is unusable (corrupt, over a limit, unsupported). The job
+ * fails at once with this code instead of being retried.
+ */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+
+  constructor(
+    message: string,
+    readonly code = 'invalid_input',
+  ) {
+    super(message);
+  }
+}
+
+/** Whether an engine can run here, and why not when it cannot. */
+export interface EngineStatus {
+  available: boolean;
+  reason?: string;
+}
