@@ -31,6 +31,8 @@ export interface JobServiceConfig {
   startingCredits: number;
   uploadIntentSeconds: number;
   downloadIntentSeconds: number;
+  /** Caps every tool's retention, in seconds. */
+  maxRetentionSeconds?: number;
 }
 
 export interface JobServiceDependencies {
@@ -355,7 +357,10 @@ export class JobService {
           balance,
           maxAttempts: request.maxAttempts ?? tool.maxAttempts,
           deadlineAt,
-          retentionSeconds: tool.retentionSeconds,
+          retentionSeconds: Math.min(
+            tool.retentionSeconds,
+            this.deps.config.maxRetentionSeconds ?? Infinity,
+          ),
           uploadIntentExpiresAt: inlineInput
             ? undefined
             : secondsFromNow(now, uploadSeconds),

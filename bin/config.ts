@@ -20,6 +20,8 @@ export interface Config {
   uploadIntentSeconds: number;
   downloadIntentSeconds: number;
   supervisorIntervalMs: number;
+  /** Caps every tool's retention of inputs and outputs, in seconds. */
+  maxRetentionSeconds: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -118,5 +120,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadIntentSeconds: integer(env, 'BORINGKIT_UPLOAD_INTENT_SECONDS', 900, 1, 86_400),
     downloadIntentSeconds: integer(env, 'BORINGKIT_DOWNLOAD_INTENT_SECONDS', 300, 1, 86_400),
     supervisorIntervalMs: integer(env, 'BORINGKIT_SUPERVISOR_INTERVAL_MS', 1_000, 50, 60_000),
+    maxRetentionSeconds: env.BORINGKIT_RETENTION_SECONDS
+      ? integer(env, 'BORINGKIT_RETENTION_SECONDS', 0, 1, 365 * 86_400)
+      : undefined,
   };
 }

@@ -85,6 +85,7 @@ export async function startService(
         startingCredits: config.startingCredits,
         uploadIntentSeconds: config.uploadIntentSeconds,
         downloadIntentSeconds: config.downloadIntentSeconds,
+        maxRetentionSeconds: config.maxRetentionSeconds,
       },
     });
     const app = await buildApp(

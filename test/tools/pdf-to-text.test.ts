@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { chromium, type Browser } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
+import { createPdfToTextRunner } from '../../workers/tools/pdf-to-text.ts';
+import type { ToolRunContext } from '../../workers/tools/tool.ts';
+
+let root: string;
+let browser: Browser;
+const runner = createPdfToTextRunner();
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pdf-to-text-'));
+  browser = await chromium.launch({
+    executablePath: chromiumExecutablePath(),
+    args: ['--no-sandbox'],
+  });
+});
+
+afterAll(async () => {
+  await browser.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function htmlToPdf(name: string, html: string): Promise<string> {
+  const page = await browser.newPage();
+  const path = join(root, name);
+  await page.setContent(html);
+  await writeFile(path, await page.pdf({ format: 'A4' }));
+  await page.close();
+  return path;
+}
+
+/** Builds a PDF from object bodies numbered from 1, with a correct xref. */
+function buildPdf(objects: string[], trailer = ''): Buffer {
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, index) => {
+    offsets.push(Buffer.byteLength(body, 'latin1'));
+    body += `${index + 1} 0 obj\n${object}\nendobj\n`;
+  });
+
+  const xrefOffset = Buffer.byteLength(body, 'latin1');
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) {
+    body += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  }
+  body +=
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R ${trailer}>>\n` +
+    `startxref\n${xrefOffset}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+function section(text: string): string {
+  return `<section style="break-after: page"><p>${text}</p></section>`;
+}
+
+interface TestRun {
+  context: ToolRunContext;
+  controller: AbortController;
+  progress: number[];
+}
+
+async function makeRun(inputPath: string): Promise<TestRun> {
+  const controller = new AbortController();
+  const progress: number[] = [];
+  const context: ToolRunContext = {
+    jobId: 'job_test',
+    attempt: 1,
+    input: {
+      kind: 'file',
+      name: 'report.pdf',
+      contentType: 'application/pdf',
+      sizeBytes: 0,
+    },
+    inputPath,
+    options: {},
+    workDir: await mkdtemp(join(root, 'work-')),
+    signal: controller.signal,
+    reportProgress: (value) => progress.push(value),
+    logger: pino({ level: 'silent' }),
+  };
+  return { context, controller, progress };
+}
+
+describe('pdf-to-text', () => {
+  it('separates three pages with form feeds', async () => {
+    const input = await htmlToPdf(
+      'three.pdf',
+      section('Alpha apples') + section('Bravo bananas') + section('Charlie'),
+    );
+    const { context, progress } = await makeRun(input);
+
+    const output = await runner.run(context);
+    const pages = (await readFile(output.path, 'utf8')).split('\f');
+
+    expect(pages).toHaveLength(3);
+    expect(pages[0]).toContain('Alpha apples');
+    expect(pages[1]).toContain('Bravo bananas');
+    expect(pages[2]).toContain('Charlie');
+    expect(output.metadata.pages).toBe(3);
+    expect(output.metadata.pagesWithoutText).toEqual([]);
+    expect(output.metadata.note).toBeUndefined();
+    expect(output.name).toBe('report.txt');
+    expect(output.contentType).toBe('text/plain; charset=utf-8');
+    expect(progress).toEqual([33, 66, 100]);
+  });
+
+  it('splits lines of one paragraph', async () => {
+    const input = await htmlToPdf(
+      'lines.pdf',
+      '<p>first line<br>second line</p><p>third line</p>',
+    );
+    const { context } = await makeRun(input);
+
+    const output = await runner.run(context);
+    const lines = (await readFile(output.path, 'utf8')).split('\n');
+
+    expect(lines).toContain('first line');
+    expect(lines).toContain('second line');
+    expect(lines).toContain('third line');
+  });
+
+  it('counts characters as code points', async () => {
+    const input = await htmlToPdf('unicode.pdf', '<p>Grüße aus Köln</p>');
+    const { context } = await makeRun(input);
+
+    const output = await runner.run(context);
+    const text = await readFile(output.path, 'utf8');
+
+    expect(text).toBe('Grüße aus Köln');
+    expect(output.metadata.characters).toBe(14);
+  });
+
+  it('lists an image-only page as without text', async () => {
+    const png = await sharp({
+      create: { width: 400, height: 300, channels: 3, background: '#3366aa' },
+    })
+      .png()
+      .toBuffer();
+    const image = `<img src="data:image/png;base64,${png.toString('base64')}">`;
+    const input = await htmlToPdf(
+      'scanned.pdf',
+      section('Typed text') + `<section>${image}</section>`,
+    );
+    const { context } = await makeRun(input);
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.pages).toBe(2);
+    expect(output.metadata.pagesWithoutText).toEqual([2]);
+    expect(output.metadata.note).toMatch(/^Page 2 has no text layer/);
+    expect(output.metadata.note).toMatch(/not OCRed/);
+  });
+
+  it('rejects a corrupt PDF as invalid_input', async () => {
+    const input = join(root, 'corrupt.pdf');
+    await writeFile(input, randomBytes(4096));
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects an encrypted PDF as encrypted_pdf', async () => {
+    // O and U are random, so the empty password matches neither and the
+    // reader must ask for a password before it can read anything.
+    const hex = (bytes: number) => `<${randomBytes(bytes).toString('hex')}>`;
+    const input = join(root, 'encrypted.pdf');
+    await writeFile(
+      input,
+      buildPdf(
+        [
+          '<< /Type /Catalog /Pages 2 0 R >>',
+          '<< /Type /Pages /Kids [] /Count 0 >>',
+          `<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`,
+        ],
+        `/Encrypt 3 0 R /ID [${hex(16)} ${hex(16)}] `,
+      ),
+    );
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'encrypted_pdf' });
+  });
+
+  it('rejects more pages than maxPages', async () => {
+    const pageCount = 2_001;
+    const pageObjects = Array.from(
+      { length: pageCount },
+      () => '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>',
+    );
+    const kids = pageObjects.map((_, index) => `${index + 3} 0 R`).join(' ');
+    const input = join(root, 'long.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        `<< /Type /Pages /Kids [${kids}] /Count ${pageCount} >>`,
+        ...pageObjects,
+      ]),
+    );
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'page_limit_exceeded' });
+    expect((error as Error).message).toContain('2001 pages');
+  });
+
+  it('rejects an aborted signal before starting', async () => {
+    const input = await htmlToPdf('early.pdf', '<p>never read</p>');
+    const { context, controller, progress } = await makeRun(input);
+    controller.abort();
+
+    await expect(runner.run(context)).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(progress).toEqual([]);
+  });
+
+  it('terminates the thread on abort', async () => {
+    const paragraph = '<p>Lorem ipsum dolor sit amet. </p>'.repeat(60);
+    const input = await htmlToPdf(
+      'long-text.pdf',
+      Array.from({ length: 60 }, () => section(paragraph)).join(''),
+    );
+    const { context, controller, progress } = await makeRun(input);
+    const running = runner.run(context).catch((caught: unknown) => caught);
+
+    await expect
+      .poll(() => progress.length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await running;
+    const abortMs = Date.now() - abortedAt;
+    const reportsAtAbort = progress.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(abortMs).toBeLessThan(1_000);
+    // A thread still running would keep posting one report per page.
+    expect(progress.length).toBe(reportsAtAbort);
+    expect(progress.at(-1)).toBeLessThan(100);
+  });
+});

@@ -1,0 +1,245 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, parse } from 'node:path';
+import { errors, type BrowserContext } from 'playwright-core';
+import type { z } from 'zod';
+import { findTool, htmlToPdfOptions } from '../../domain/catalog.ts';
+import type { ChromiumPool } from '../engines/chromium.ts';
+import {
+  InvalidInputError,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from './tool.ts';
+
+const SLUG = 'html-to-pdf-api';
+
+/**
+ * Default upper bound for one render, from setContent to the finished PDF.
+ * The job deadline, which the caller enforces through the signal, still
+ * applies on top of it.
+ */
+const RENDER_TIMEOUT_MS = 60_000;
+
+type HtmlToPdfOptions = z.infer<typeof htmlToPdfOptions>;
+
+function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+function parseJsonPayload(text: string): string {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new InvalidInputError(
+      `The JSON input is malformed (${detail}). Send {"html": "..."}.`,
+    );
+  }
+
+  const html =
+    typeof payload === 'object' && payload !== null && 'html' in payload
+      ? payload.html
+      : undefined;
+  if (typeof html !== 'string') {
+    throw new InvalidInputError(
+      'The JSON input has no "html" string. Send {"html": "..."}.',
+    );
+  }
+  return html;
+}
+
+/** Reads the input as UTF-8 HTML, or as the `html` field of a JSON object. */
+async function readHtml(context: ToolRunContext): Promise<string> {
+  // TextDecoder drops a byte order mark, which readFile(path, 'utf8') keeps.
+  const text = new TextDecoder().decode(await readFile(context.inputPath));
+  const type = mediaType(context.input.contentType);
+
+  if (type === 'text/html') {
+    return text;
+  }
+  if (type === 'application/json') {
+    return parseJsonPayload(text);
+  }
+  throw new InvalidInputError(
+    `The content type ${context.input.contentType} is not supported. Send ` +
+      'text/html, or application/json with {"html": "..."}.',
+  );
+}
+
+/**
+ * Aborts every request except `data:` and `blob:` URLs, and closes every
+ * WebSocket. Returns a counter of what was blocked. Launch flags send the
+ * rest (beacons, prefetches) to a dead proxy, which this count misses.
+ */
+async function blockNetwork(
+  browserContext: BrowserContext,
+): Promise<{ count: number }> {
+  const blocked = { count: 0 };
+
+  await browserContext.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (url.startsWith('data:') || url.startsWith('blob:')) {
+      await route.continue();
+      return;
+    }
+    blocked.count += 1;
+    await route.abort('blockedbyclient');
+  });
+  await browserContext.routeWebSocket(/.*/, async (socket) => {
+    blocked.count += 1;
+    await socket.close({ code: 1008, reason: 'Network access is disabled' });
+  });
+  return blocked;
+}
+
+/**
+ * Counts the pages of a PDF with pdf.js, which takes the count from the
+ * document catalog without parsing page content.
+ */
+async function countPdfPages(pdf: Uint8Array): Promise<number> {
+  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  // A copy, because pdf.js may take over the buffer it is given.
+  const loadingTask = getDocument({
+    data: new Uint8Array(pdf),
+    isEvalSupported: false,
+    verbosity: 0,
+  });
+  const document = await loadingTask.promise;
+  try {
+    return document.numPages;
+  } finally {
+    await document.destroy();
+  }
+}
+
+async function renderPdf(
+  browserContext: BrowserContext,
+  html: string,
+  options: HtmlToPdfOptions,
+  timeoutMs: number,
+): Promise<{ pdf: Buffer; blockedRequests: number }> {
+  const blocked = await blockNetwork(browserContext);
+  const page = await browserContext.newPage();
+
+  // setContent writes the HTML into about:blank, so no file: or http:
+  // document is loaded.
+  await page.setContent(html, {
+    waitUntil: 'load',
+    timeout: timeoutMs,
+  });
+  const pdf = await page.pdf({
+    format: options.format,
+    landscape: options.landscape,
+    printBackground: options.printBackground,
+    margin: options.margin,
+  });
+  return { pdf, blockedRequests: blocked.count };
+}
+
+/**
+ * Renders `html` in a fresh context of `pool` and closes the context after.
+ * An abort or the render timeout closes the context at once, which stops the
+ * page's scripts.
+ */
+async function renderInFreshContext(
+  pool: ChromiumPool,
+  html: string,
+  options: HtmlToPdfOptions,
+  context: ToolRunContext,
+  timeoutMs: number,
+): Promise<{ pdf: Buffer; blockedRequests: number }> {
+  const { signal } = context;
+  const browserContext = await pool.newContext();
+  let timedOut = false;
+
+  const closeContext = () =>
+    browserContext.close().catch((error: unknown) => {
+      context.logger.warn({ err: error }, 'Closing a Chromium context failed');
+    });
+  const onAbort = () => void closeContext();
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void closeContext();
+  }, timeoutMs);
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    signal.throwIfAborted();
+    return await renderPdf(browserContext, html, options, timeoutMs);
+  } catch (error) {
+    // Closing the context makes every pending Playwright call reject, so
+    // the cause is the abort or the timeout, not that rejection.
+    signal.throwIfAborted();
+    if (timedOut || error instanceof errors.TimeoutError) {
+      throw new InvalidInputError(
+        `Rendering did not finish within ${timeoutMs / 1000} s. Check the ` +
+          'page for scripts that never end.',
+        'render_timeout',
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    await closeContext();
+  }
+}
+
+/**
+ * Creates the `html-to-pdf-api` tool: renders HTML in a fresh Chromium
+ * context of `pool` with the network blocked. An abort rejects with the
+ * signal's reason, and a render over `renderTimeoutMs` (default 60 s) fails
+ * with `render_timeout`.
+ */
+export function createHtmlToPdfRunner(
+  pool: ChromiumPool,
+  settings: { renderTimeoutMs?: number } = {},
+): ToolRunner {
+  const renderTimeoutMs = settings.renderTimeoutMs ?? RENDER_TIMEOUT_MS;
+  const limit = findTool(SLUG)?.limits.maxPages;
+  if (limit === undefined) {
+    throw new Error(`The catalog has no maxPages limit for ${SLUG}.`);
+  }
+  const maxPages = limit;
+
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    const options = htmlToPdfOptions.parse(context.options);
+    context.signal.throwIfAborted();
+    const html = await readHtml(context);
+
+    const rendered = await renderInFreshContext(
+      pool,
+      html,
+      options,
+      context,
+      renderTimeoutMs,
+    );
+    context.signal.throwIfAborted();
+
+    const pages = await countPdfPages(rendered.pdf);
+    if (pages === 0) {
+      throw new Error('Chromium reported success but the PDF has no pages.');
+    }
+    if (pages > maxPages) {
+      throw new InvalidInputError(
+        `The page renders to ${pages} PDF pages, more than the limit of ` +
+          `${maxPages}. Split the HTML into smaller documents.`,
+        'page_limit_exceeded',
+      );
+    }
+
+    const outputPath = join(context.workDir, 'output.pdf');
+    await writeFile(outputPath, rendered.pdf);
+    context.reportProgress(100);
+
+    return {
+      path: outputPath,
+      name: `${parse(context.input.name).name || 'document'}.pdf`,
+      contentType: 'application/pdf',
+      metadata: { pages, blockedRequests: rendered.blockedRequests },
+    };
+  }
+
+  return { slug: SLUG, run };
+}

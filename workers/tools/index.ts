@@ -1,0 +1,70 @@
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import type { Engine } from '../../domain/catalog.ts';
+import { ChromiumPool, chromiumStatus } from '../engines/chromium.ts';
+import { createHtmlToPdfRunner } from './html-to-pdf.ts';
+import { createImageCompressRunner } from './image-compress.ts';
+import { createPdfToTextRunner } from './pdf-to-text.ts';
+import type { EngineStatus, ToolRunner } from './tool.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Shared by every html-to-pdf runner of this process. */
+let chromiumPool: ChromiumPool | undefined;
+
+/**
+ * Creates the runners of the implemented tools, keyed by slug. They share
+ * one Chromium pool per process, and `logger` receives its launch and crash
+ * events.
+ */
+export function createToolRunners(
+  options: { logger?: Logger } = {},
+): Map<string, ToolRunner> {
+  chromiumPool ??= new ChromiumPool({ logger: options.logger });
+
+  const runners = [
+    createImageCompressRunner(),
+    createHtmlToPdfRunner(chromiumPool),
+    createPdfToTextRunner(),
+  ];
+  return new Map(runners.map((runner) => [runner.slug, runner]));
+}
+
+function loadStatus(load: () => unknown, name: string): EngineStatus {
+  try {
+    load();
+    return { available: true };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { available: false, reason: `${name} failed to load: ${detail}` };
+  }
+}
+
+/**
+ * Probes whether `engine` can run here. It loads sharp's native module,
+ * resolves pdf.js and checks that a Chromium executable exists. It launches
+ * nothing.
+ */
+export function engineStatus(engine: Engine): EngineStatus {
+  switch (engine) {
+    case 'sharp':
+      return loadStatus(() => require('sharp'), 'sharp');
+    case 'pdfjs':
+      // NOTE: only resolves the module file. pdf.js is an ES module loaded
+      // in worker threads, so a broken install shows up in the first job.
+      return loadStatus(
+        () => require.resolve('pdfjs-dist/legacy/build/pdf.mjs'),
+        'pdf.js',
+      );
+    case 'chromium':
+      return chromiumStatus();
+    case 'libreoffice':
+    case 'ffmpeg':
+      return { available: false, reason: 'not implemented yet' };
+  }
+}
+
+/** Closes the shared Chromium pool. Call it on shutdown, after jobs stop. */
+export async function closeEngines(): Promise<void> {
+  await chromiumPool?.close();
+}
