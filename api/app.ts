@@ -15,7 +15,8 @@ export async function buildApp(
   options: { logger?: Logger } = {},
 ) {
   const app = Fastify({
-    loggerInstance: (options.logger ?? pino(loggerOptions())) as FastifyBaseLogger,
+    loggerInstance: (options.logger ??
+      pino(loggerOptions())) as FastifyBaseLogger,
     // Upload bodies are streamed by their own route, not buffered.
     bodyLimit: 1024 * 1024,
   });

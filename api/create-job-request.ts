@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import {
+  findTool,
+  type Engine,
+  type ToolDefinition,
+} from '../domain/catalog.ts';
+import { errors } from '../domain/errors.ts';
+import type { JobInput } from '../domain/events.ts';
+import type { EngineStatus } from '../workers/tools/tool.ts';
+import { parseOrThrow } from './validation.ts';
 
 const options = z.record(z.string(), z.unknown()).default({});
 
@@ -58,4 +67,109 @@ export function fingerprint(request: CreateJobRequest): string {
 
 export function hashIdempotencyKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
+}
+
+/** Returns the requested tool, or throws when it is unknown or unavailable. */
+export function checkTool(
+  request: CreateJobRequest,
+  engineStatus: (engine: Engine) => EngineStatus,
+): ToolDefinition {
+  const tool = findTool(request.toolSlug);
+  if (!tool) {
+    throw errors.toolNotFound(
+      `No tool "${request.toolSlug}". GET /v1/tools lists the tools.`,
+    );
+  }
+  const status = tool.implemented
+    ? engineStatus(tool.engine)
+    : { available: false, reason: 'the tool is not implemented yet' };
+  if (!status.available) {
+    throw errors.toolUnavailable(
+      `Tool ${tool.slug} is unavailable on this server: ${status.reason}.`,
+    );
+  }
+  return tool;
+}
+
+/**
+ * Checks the input against the tool's catalog entry and parses its options,
+ * applying their defaults.
+ */
+export function parseInput(
+  tool: ToolDefinition,
+  request: CreateJobRequest,
+): JobInput {
+  const { input } = request;
+  const contentType = input.contentType.trim().toLowerCase();
+  if (!tool.input.contentTypes.includes(contentType)) {
+    throw errors.unsupportedContentType(
+      `Tool ${tool.slug} does not accept ${input.contentType}; it accepts ` +
+        `${tool.input.contentTypes.join(', ')}.`,
+    );
+  }
+
+  const sizeBytes =
+    input.kind === 'file' ? input.sizeBytes : Buffer.byteLength(input.text);
+  if (sizeBytes > tool.input.maxSizeBytes) {
+    throw errors.inputTooLarge(
+      `The input is ${sizeBytes} bytes and tool ${tool.slug} takes at most ` +
+        `${tool.input.maxSizeBytes} bytes. Send a smaller file.`,
+    );
+  }
+  if (input.kind === 'text' && !tool.input.inlineText) {
+    throw errors.invalidRequest(
+      `Tool ${tool.slug} takes no inline text. Send input.kind "file" and ` +
+        'upload the file through the upload intent.',
+    );
+  }
+  if (input.kind === 'text' && contentType === 'application/json') {
+    try {
+      JSON.parse(input.text);
+    } catch {
+      throw errors.uploadContentInvalid(
+        'input.text is declared application/json but is not valid JSON.',
+      );
+    }
+  }
+
+  const limitErrors: string[] = [];
+  if (
+    request.deadlineSeconds !== undefined &&
+    request.deadlineSeconds > tool.deadlineSeconds
+  ) {
+    limitErrors.push(
+      `deadlineSeconds ${request.deadlineSeconds} exceeds the tool's ` +
+        `${tool.deadlineSeconds}`,
+    );
+  }
+  if (
+    request.maxAttempts !== undefined &&
+    request.maxAttempts > tool.maxAttempts
+  ) {
+    limitErrors.push(
+      `maxAttempts ${request.maxAttempts} exceeds the tool's ` +
+        `${tool.maxAttempts}`,
+    );
+  }
+  if (limitErrors.length > 0) {
+    throw errors.invalidRequest(
+      `${limitErrors.join('; ')}. These fields may only lower the defaults.`,
+    );
+  }
+
+  return {
+    kind: input.kind,
+    name: input.name ?? defaultTextName(contentType),
+    contentType,
+    sizeBytes,
+    options: parseOrThrow(
+      tool.options,
+      input.options,
+      errors.invalidOptions,
+      'input.options',
+    ),
+  };
+}
+function defaultTextName(contentType: string): string {
+  return contentType === 'application/json' ? 'input.json' : 'input.html';
 }

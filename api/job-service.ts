@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { monotonicFactory } from 'ulid';
-import { findTool, type Engine, type ToolDefinition } from '../domain/catalog.ts';
+import type { Engine, ToolDefinition } from '../domain/catalog.ts';
 import { errors } from '../domain/errors.ts';
 import {
   idempotencyStream,
@@ -19,7 +19,9 @@ import type { ReadModel } from '../projections/read-model.ts';
 import { inputKey, type BlobStorage } from '../storage/port.ts';
 import type { EngineStatus } from '../workers/tools/tool.ts';
 import {
+  checkTool,
   createJobRequest,
+  parseInput,
   fingerprint,
   hashIdempotencyKey,
   type CreateJobRequest,
@@ -126,11 +128,18 @@ export class JobService {
     metadata: EventMetadata,
   ): Promise<{ job: JobState; replayed: boolean }> {
     const request = parseOrThrow(createJobRequest, body, errors.invalidRequest);
-    const tool = this.checkTool(request);
-    const input = this.parseInput(tool, request);
+    const tool = checkTool(request, this.deps.engineStatus);
+    const input = parseInput(tool, request);
 
     if (!idempotencyKey) {
-      const job = await this.create(workspaceId, newJobId(), tool, request, input, metadata);
+      const job = await this.create(
+        workspaceId,
+        newJobId(),
+        tool,
+        request,
+        input,
+        metadata,
+      );
       return { job, replayed: false };
     }
 
@@ -145,7 +154,14 @@ export class JobService {
     if (existing) return { job: existing, replayed: true };
 
     try {
-      const job = await this.create(workspaceId, jobId, tool, request, input, metadata);
+      const job = await this.create(
+        workspaceId,
+        jobId,
+        tool,
+        request,
+        input,
+        metadata,
+      );
       return { job, replayed: false };
     } catch (error) {
       // Another request with the same key created the job first.
@@ -213,97 +229,6 @@ export class JobService {
     return this.deps.readModel.queries.getJob(jobId) ?? state;
   }
 
-  private checkTool(request: CreateJobRequest): ToolDefinition {
-    const tool = findTool(request.toolSlug);
-    if (!tool) {
-      throw errors.toolNotFound(
-        `No tool "${request.toolSlug}". GET /v1/tools lists the tools.`,
-      );
-    }
-    const status = tool.implemented
-      ? this.deps.engineStatus(tool.engine)
-      : { available: false, reason: 'the tool is not implemented yet' };
-    if (!status.available) {
-      throw errors.toolUnavailable(
-        `Tool ${tool.slug} is unavailable on this server: ${status.reason}.`,
-      );
-    }
-    return tool;
-  }
-
-  private parseInput(tool: ToolDefinition, request: CreateJobRequest): JobInput {
-    const { input } = request;
-    const contentType = input.contentType.trim().toLowerCase();
-    if (!tool.input.contentTypes.includes(contentType)) {
-      throw errors.unsupportedContentType(
-        `Tool ${tool.slug} does not accept ${input.contentType}; it accepts ` +
-          `${tool.input.contentTypes.join(', ')}.`,
-      );
-    }
-
-    const sizeBytes =
-      input.kind === 'file' ? input.sizeBytes : Buffer.byteLength(input.text);
-    if (sizeBytes > tool.input.maxSizeBytes) {
-      throw errors.inputTooLarge(
-        `The input is ${sizeBytes} bytes and tool ${tool.slug} takes at most ` +
-          `${tool.input.maxSizeBytes} bytes. Send a smaller file.`,
-      );
-    }
-    if (input.kind === 'text' && !tool.input.inlineText) {
-      throw errors.invalidRequest(
-        `Tool ${tool.slug} takes no inline text. Send input.kind "file" and ` +
-          'upload the file through the upload intent.',
-      );
-    }
-    if (input.kind === 'text' && contentType === 'application/json') {
-      try {
-        JSON.parse(input.text);
-      } catch {
-        throw errors.uploadContentInvalid(
-          'input.text is declared application/json but is not valid JSON.',
-        );
-      }
-    }
-
-    const limitErrors: string[] = [];
-    if (
-      request.deadlineSeconds !== undefined &&
-      request.deadlineSeconds > tool.deadlineSeconds
-    ) {
-      limitErrors.push(
-        `deadlineSeconds ${request.deadlineSeconds} exceeds the tool's ` +
-          `${tool.deadlineSeconds}`,
-      );
-    }
-    if (
-      request.maxAttempts !== undefined &&
-      request.maxAttempts > tool.maxAttempts
-    ) {
-      limitErrors.push(
-        `maxAttempts ${request.maxAttempts} exceeds the tool's ` +
-          `${tool.maxAttempts}`,
-      );
-    }
-    if (limitErrors.length > 0) {
-      throw errors.invalidRequest(
-        `${limitErrors.join('; ')}. These fields may only lower the defaults.`,
-      );
-    }
-
-    return {
-      kind: input.kind,
-      name: input.name ?? defaultTextName(contentType),
-      contentType,
-      sizeBytes,
-      options: parseOrThrow(
-        tool.options,
-        input.options,
-        errors.invalidOptions,
-        'input.options',
-      ),
-    };
-  }
-
   private async create(
     workspaceId: string,
     jobId: string,
@@ -326,9 +251,18 @@ export class JobService {
       // The decider checks again under the lock; this early check keeps a
       // rejected request from storing its inline input.
       decide(
-        { type: 'CreateJob', jobId, workspaceId, toolSlug: tool.slug, input,
-          credits: tool.credits, balance, maxAttempts: 1, deadlineAt,
-          retentionSeconds: tool.retentionSeconds },
+        {
+          type: 'CreateJob',
+          jobId,
+          workspaceId,
+          toolSlug: tool.slug,
+          input,
+          credits: tool.credits,
+          balance,
+          maxAttempts: 1,
+          deadlineAt,
+          retentionSeconds: tool.retentionSeconds,
+        },
         undefined,
         now,
       );
@@ -406,7 +340,11 @@ export class JobService {
     return this.run(jobId, command, metadata);
   }
 
-  issueUploadIntent(workspaceId: string, jobId: string, metadata: EventMetadata) {
+  issueUploadIntent(
+    workspaceId: string,
+    jobId: string,
+    metadata: EventMetadata,
+  ) {
     const job = this.getJob(workspaceId, jobId);
     const now = this.now();
     const remaining = Math.floor(
@@ -442,8 +380,4 @@ export class JobService {
     );
     return { job, expiresAt };
   }
-}
-
-function defaultTextName(contentType: string): string {
-  return contentType === 'application/json' ? 'input.json' : 'input.html';
 }

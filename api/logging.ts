@@ -8,7 +8,9 @@ function redactQuery(url: string): string {
  * Pino options for every process: the Authorization header and the
  * signatures of signed URLs never reach the logs.
  */
-export function loggerOptions(level = process.env.LOG_LEVEL ?? 'info'): LoggerOptions {
+export function loggerOptions(
+  level = process.env.LOG_LEVEL ?? 'info',
+): LoggerOptions {
   return {
     level,
     redact: ['req.headers.authorization', 'headers.authorization'],

@@ -46,7 +46,12 @@ function fromFastifyError(error: FastifyError): DomainError | undefined {
       );
   }
   if (error instanceof SyntaxError) {
-    return new DomainError('INVALID_JSON', 400, 'Malformed JSON', error.message);
+    return new DomainError(
+      'INVALID_JSON',
+      400,
+      'Malformed JSON',
+      error.message,
+    );
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new DomainError(

@@ -37,8 +37,12 @@ async function main(argv: string[]): Promise<number> {
   if (service.url) {
     console.log(`BoringKit Jobs is listening on ${service.url}`);
     if (config.generatedDevKey) {
-      console.log(`Dev API key for workspace ws_dev: ${config.generatedDevKey}`);
-      console.log(`Try: curl -H "Authorization: Bearer ${config.generatedDevKey}" ${service.url}/v1/tools`);
+      console.log(
+        `Dev API key for workspace ws_dev: ${config.generatedDevKey}`,
+      );
+      console.log(
+        `Try: curl -H "Authorization: Bearer ${config.generatedDevKey}" ${service.url}/v1/tools`,
+      );
     }
   }
 

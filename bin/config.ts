@@ -117,9 +117,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       64,
     ),
     leaseSeconds: integer(env, 'BORINGKIT_LEASE_SECONDS', 30, 1, 3_600),
-    uploadIntentSeconds: integer(env, 'BORINGKIT_UPLOAD_INTENT_SECONDS', 900, 1, 86_400),
-    downloadIntentSeconds: integer(env, 'BORINGKIT_DOWNLOAD_INTENT_SECONDS', 300, 1, 86_400),
-    supervisorIntervalMs: integer(env, 'BORINGKIT_SUPERVISOR_INTERVAL_MS', 1_000, 50, 60_000),
+    uploadIntentSeconds: integer(
+      env,
+      'BORINGKIT_UPLOAD_INTENT_SECONDS',
+      900,
+      1,
+      86_400,
+    ),
+    downloadIntentSeconds: integer(
+      env,
+      'BORINGKIT_DOWNLOAD_INTENT_SECONDS',
+      300,
+      1,
+      86_400,
+    ),
+    supervisorIntervalMs: integer(
+      env,
+      'BORINGKIT_SUPERVISOR_INTERVAL_MS',
+      1_000,
+      50,
+      60_000,
+    ),
     maxRetentionSeconds: env.BORINGKIT_RETENTION_SECONDS
       ? integer(env, 'BORINGKIT_RETENTION_SECONDS', 0, 1, 365 * 86_400)
       : undefined,

@@ -12,9 +12,14 @@ import type { Config } from './config.ts';
  * live tables is printed; otherwise it replaces the live database.
  */
 export async function replay(config: Config, verify: boolean): Promise<number> {
-  const store = openSqliteEventStore({ path: join(config.dataDir, 'events.sqlite') });
+  const store = openSqliteEventStore({
+    path: join(config.dataDir, 'events.sqlite'),
+  });
   const livePath = join(config.dataDir, 'readmodel.sqlite');
-  const scratchPath = join(config.dataDir, `readmodel.rebuild-${process.pid}.sqlite`);
+  const scratchPath = join(
+    config.dataDir,
+    `readmodel.rebuild-${process.pid}.sqlite`,
+  );
   const scratch = openReadModelDatabase(scratchPath);
 
   try {
@@ -22,14 +27,19 @@ export async function replay(config: Config, verify: boolean): Promise<number> {
     if (!verify) {
       const applied = await rebuildReadModel(store, scratch);
       scratch.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(livePath + suffix, { force: true });
+      for (const suffix of ['', '-wal', '-shm'])
+        rmSync(livePath + suffix, { force: true });
       renameSync(scratchPath, livePath);
-      console.log(`replay: rebuilt the read model from ${applied} events in ${Math.round(performance.now() - started)} ms`);
+      console.log(
+        `replay: rebuilt the read model from ${applied} events in ${Math.round(performance.now() - started)} ms`,
+      );
       return 0;
     }
 
     if (!existsSync(livePath)) {
-      console.error(`replay: no live read model at ${livePath}; nothing to verify`);
+      console.error(
+        `replay: no live read model at ${livePath}; nothing to verify`,
+      );
       return 1;
     }
     const live = openReadModelDatabase(livePath);
@@ -42,15 +52,24 @@ export async function replay(config: Config, verify: boolean): Promise<number> {
     live.exec('COMMIT');
     live.close();
 
-    console.log(`replay: replayed ${applied} events up to position ${checkpoint} in ${Math.round(performance.now() - started)} ms`);
+    console.log(
+      `replay: replayed ${applied} events up to position ${checkpoint} in ${Math.round(performance.now() - started)} ms`,
+    );
     for (const difference of found) {
-      console.log(`difference in ${difference.table} ${difference.key}:\n  live:    ${difference.live ?? '(missing)'}\n  rebuilt: ${difference.rebuilt ?? '(missing)'}`);
+      console.log(
+        `difference in ${difference.table} ${difference.key}:\n  live:    ${difference.live ?? '(missing)'}\n  rebuilt: ${difference.rebuilt ?? '(missing)'}`,
+      );
     }
-    console.log(found.length === 0 ? 'replay: the live read model matches the log' : `replay: ${found.length} differences`);
+    console.log(
+      found.length === 0
+        ? 'replay: the live read model matches the log'
+        : `replay: ${found.length} differences`,
+    );
     return found.length === 0 ? 0 : 1;
   } finally {
     if (scratch.open) scratch.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(scratchPath + suffix, { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(scratchPath + suffix, { force: true });
     await store.close();
   }
 }

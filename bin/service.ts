@@ -63,7 +63,10 @@ export async function startService(
     });
     await dispatcher.start();
     worker = dispatcher;
-    closers.push(() => dispatcher.stop(), () => closeEngines());
+    closers.push(
+      () => dispatcher.stop(),
+      () => closeEngines(),
+    );
   }
 
   if (roles.includes('api')) {

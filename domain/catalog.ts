@@ -51,7 +51,9 @@ export const imageCompressOptions = z.strictObject({
 });
 
 export const htmlToPdfOptions = z.strictObject({
-  format: z.enum(['A3', 'A4', 'A5', 'Letter', 'Legal', 'Tabloid']).default('A4'),
+  format: z
+    .enum(['A3', 'A4', 'A5', 'Letter', 'Legal', 'Tabloid'])
+    .default('A4'),
   landscape: z.boolean().default(false),
   printBackground: z.boolean().default(true),
   margin: z
@@ -274,7 +276,11 @@ export const tools: readonly ToolDefinition[] = [
     description: 'Cuts a video to a time range.',
     engine: 'ffmpeg',
     implemented: false,
-    input: { contentTypes: videoIn, maxSizeBytes: 1024 * MB, inlineText: false },
+    input: {
+      contentTypes: videoIn,
+      maxSizeBytes: 1024 * MB,
+      inlineText: false,
+    },
     output: { contentType: 'video/mp4' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
     options: z.strictObject({
@@ -294,7 +300,11 @@ export const tools: readonly ToolDefinition[] = [
     description: 'Re-encodes a video as H.264/AAC MP4.',
     engine: 'ffmpeg',
     implemented: false,
-    input: { contentTypes: videoIn, maxSizeBytes: 1024 * MB, inlineText: false },
+    input: {
+      contentTypes: videoIn,
+      maxSizeBytes: 1024 * MB,
+      inlineText: false,
+    },
     output: { contentType: 'video/mp4' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
     options: z.strictObject({
@@ -312,7 +322,11 @@ export const tools: readonly ToolDefinition[] = [
     description: 'Turns up to 15 seconds of a video into an animated GIF.',
     engine: 'ffmpeg',
     implemented: false,
-    input: { contentTypes: videoIn, maxSizeBytes: 1024 * MB, inlineText: false },
+    input: {
+      contentTypes: videoIn,
+      maxSizeBytes: 1024 * MB,
+      inlineText: false,
+    },
     output: { contentType: 'image/gif' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
     options: z.strictObject({
@@ -332,7 +346,11 @@ export const tools: readonly ToolDefinition[] = [
     description: 'Removes the audio of a video without re-encoding it.',
     engine: 'ffmpeg',
     implemented: false,
-    input: { contentTypes: videoIn, maxSizeBytes: 1024 * MB, inlineText: false },
+    input: {
+      contentTypes: videoIn,
+      maxSizeBytes: 1024 * MB,
+      inlineText: false,
+    },
     output: { contentType: 'video/mp4' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
     options: z.strictObject({}),
@@ -343,7 +361,9 @@ export const tools: readonly ToolDefinition[] = [
   }),
 ];
 
-const bySlug = new Map(tools.map((definition) => [definition.slug, definition]));
+const bySlug = new Map(
+  tools.map((definition) => [definition.slug, definition]),
+);
 
 export function findTool(slug: string): ToolDefinition | undefined {
   return bySlug.get(slug);

@@ -1,11 +1,7 @@
 import type { DomainEvent, JobFailure, JobInput, JobOutput } from './events.ts';
 
 export type JobStatus =
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'canceled';
+  'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
 export type JobStage =
   | 'awaiting_upload'
@@ -208,8 +204,7 @@ export function evolve(
         ...state,
         deleted: {
           input: state.deleted.input || event.data.deleted.includes('input'),
-          output:
-            state.deleted.output || event.data.deleted.includes('output'),
+          output: state.deleted.output || event.data.deleted.includes('output'),
         },
         updatedAt: at,
       };

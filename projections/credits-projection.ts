@@ -30,7 +30,14 @@ export function createCreditsProjection(db: ReadModelDatabase) {
     const { data } = event;
     const jobId = 'jobId' in data ? data.jobId : null;
 
-    insertEntry.run(position, data.workspaceId, jobId, kind, data.amount, data.at);
+    insertEntry.run(
+      position,
+      data.workspaceId,
+      jobId,
+      kind,
+      data.amount,
+      data.at,
+    );
     addToBalance.run(data.workspaceId, sign * data.amount);
     return data.workspaceId;
   };

@@ -23,9 +23,8 @@ export async function rebuildReadModel(
     ).filter((event) => event.position <= toPosition);
     if (events.length === 0) return applied;
 
-    applyBatch(events);
+    position = applyBatch(events).position;
     applied += events.length;
-    position = events[events.length - 1]!.position;
   }
 }
 
@@ -44,10 +43,7 @@ const COMPARED_TABLES = {
   checkpoints: 'SELECT name AS key, position FROM checkpoints',
 } as const;
 
-function rowsByKey(
-  db: ReadModelDatabase,
-  sql: string,
-): Map<string, string> {
+function rowsByKey(db: ReadModelDatabase, sql: string): Map<string, string> {
   const rows = db.prepare<[], { key: string | number }>(sql).all();
   return new Map(rows.map((row) => [String(row.key), JSON.stringify(row)]));
 }

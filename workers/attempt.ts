@@ -66,7 +66,8 @@ export async function runAttempt(
   // Renews the lease while the engine reports nothing.
   const heartbeat = setInterval(
     () => {
-      if (Date.now() - lastReportAt >= PROGRESS_INTERVAL_MS) report('processing');
+      if (Date.now() - lastReportAt >= PROGRESS_INTERVAL_MS)
+        report('processing');
     },
     Math.max(250, (deps.leaseSeconds * 1000) / 3),
   );
@@ -91,15 +92,21 @@ export async function runAttempt(
       logger: log,
       reportProgress(value) {
         progress = Math.round(Math.max(progress, Math.min(99, value)));
-        if (Date.now() - lastReportAt >= PROGRESS_INTERVAL_MS) report('processing');
+        if (Date.now() - lastReportAt >= PROGRESS_INTERVAL_MS)
+          report('processing');
       },
     });
     controller.signal.throwIfAborted();
 
     report('finalizing');
-    const stored = await storage.write(outputKey(job.id), createReadStream(output.path));
+    const stored = await storage.write(
+      outputKey(job.id),
+      createReadStream(output.path),
+    );
     if (stored.sizeBytes === 0) {
-      throw new Error(`${job.toolSlug} reported success but wrote an empty output`);
+      throw new Error(
+        `${job.toolSlug} reported success but wrote an empty output`,
+      );
     }
     await reporting;
     const finished = await tryJobCommand(

@@ -6,7 +6,11 @@ import { decide, isRunnable } from '../domain/job-decider.ts';
 import { parseStoredEvent } from '../domain/job-model.ts';
 import { evolve, type JobState } from '../domain/job-state.ts';
 import { WrongExpectedVersion } from '../eventstore/errors.ts';
-import type { EventMetadata, EventStore, RecordedEvent } from '../eventstore/port.ts';
+import type {
+  EventMetadata,
+  EventStore,
+  RecordedEvent,
+} from '../eventstore/port.ts';
 import type { BlobStorage } from '../storage/port.ts';
 import { runAttempt } from './attempt.ts';
 import { Supervisor } from './supervisor.ts';
@@ -82,7 +86,10 @@ export class Dispatcher {
             resolve();
           },
           error: (error: unknown) => {
-            logger.error({ err: error, workerId }, 'worker subscription failed');
+            logger.error(
+              { err: error, workerId },
+              'worker subscription failed',
+            );
             reject(error as Error);
           },
         });
@@ -98,7 +105,10 @@ export class Dispatcher {
       controller.abort(new Error('worker shutting down'));
     }
     await Promise.allSettled([...this.running]);
-    this.options.logger.info({ workerId: this.options.workerId }, 'worker stopped');
+    this.options.logger.info(
+      { workerId: this.options.workerId },
+      'worker stopped',
+    );
   }
 
   private track(recorded: RecordedEvent): void {
@@ -110,7 +120,10 @@ export class Dispatcher {
     this.jobs.set(jobId, { state, revision: recorded.revision });
 
     const controller = this.active.get(jobId);
-    if (controller && (state.status !== 'running' || state.workerId !== this.options.workerId)) {
+    if (
+      controller &&
+      (state.status !== 'running' || state.workerId !== this.options.workerId)
+    ) {
       controller.abort(new Error(`the job is now ${state.status}`));
     }
     if (this.supervisor.isSettled(state)) this.jobs.delete(jobId);
@@ -150,7 +163,9 @@ export class Dispatcher {
       {
         type: 'StartAttempt',
         workerId,
-        leaseExpiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+        leaseExpiresAt: new Date(
+          now.getTime() + leaseSeconds * 1000,
+        ).toISOString(),
       },
       state,
       now,
@@ -164,7 +179,11 @@ export class Dispatcher {
         events.map((event) => ({
           type: event.type,
           data: event.data,
-          metadata: { schemaVersion: 1, ...this.metadata, correlationId: state.id },
+          metadata: {
+            schemaVersion: 1,
+            ...this.metadata,
+            correlationId: state.id,
+          },
         })),
         { expectedRevision: revision },
       );
@@ -182,8 +201,12 @@ export class Dispatcher {
 
   private runClaimed(job: JobState, controller: AbortController): void {
     const { store, storage, workRoot, leaseSeconds, logger } = this.options;
-    const tool = findTool(job.toolSlug)!;
-    const runner = this.options.runners.get(job.toolSlug)!;
+    const tool = findTool(job.toolSlug);
+    const runner = this.options.runners.get(job.toolSlug);
+    if (!tool || !runner) {
+      // claimRunnable only picks jobs whose tool this worker runs.
+      throw new Error(`no runner for tool ${job.toolSlug}`);
+    }
     const run = runAttempt(job, tool, runner, controller, {
       store,
       storage,
@@ -193,7 +216,10 @@ export class Dispatcher {
       metadata: { ...this.metadata, correlationId: job.id },
     })
       .catch((error: unknown) =>
-        logger.error({ err: error, jobId: job.id, attempt: job.attempt }, 'attempt crashed'),
+        logger.error(
+          { err: error, jobId: job.id, attempt: job.attempt },
+          'attempt crashed',
+        ),
       )
       .finally(() => {
         this.active.delete(job.id);

@@ -35,7 +35,10 @@ export class Supervisor {
   constructor(private readonly options: SupervisorOptions) {}
 
   start(): void {
-    this.timer ??= setInterval(() => void this.sweep(), this.options.intervalMs);
+    this.timer ??= setInterval(
+      () => void this.sweep(),
+      this.options.intervalMs,
+    );
   }
 
   stop(): void {
@@ -98,7 +101,9 @@ export class Supervisor {
     ) {
       deleted.push('output');
     }
-    return deleted.length > 0 ? { type: 'ExpireRetention', deleted } : undefined;
+    return deleted.length > 0
+      ? { type: 'ExpireRetention', deleted }
+      : undefined;
   }
 
   private async apply(state: JobState, command: JobCommand): Promise<void> {
@@ -107,20 +112,26 @@ export class Supervisor {
     try {
       if (command.type === 'ExpireRetention') {
         for (const blob of command.deleted) {
-          await storage.remove(blob === 'input' ? inputKey(state.id) : outputKey(state.id));
+          await storage.remove(
+            blob === 'input' ? inputKey(state.id) : outputKey(state.id),
+          );
         }
       }
-      const next = await tryJobCommand(
-        this.options.store,
-        state.id,
-        command,
-        { ...this.options.metadata, correlationId: state.id },
-      );
+      const next = await tryJobCommand(this.options.store, state.id, command, {
+        ...this.options.metadata,
+        correlationId: state.id,
+      });
       if (next && next.updatedAt !== state.updatedAt) {
-        log.info({ command: command.type, status: next.status, stage: next.stage }, 'supervisor moved job');
+        log.info(
+          { command: command.type, status: next.status, stage: next.stage },
+          'supervisor moved job',
+        );
       }
     } catch (error) {
-      log.error({ err: error, command: command.type }, 'supervisor command failed');
+      log.error(
+        { err: error, command: command.type },
+        'supervisor command failed',
+      );
     }
   }
 }

@@ -43,7 +43,8 @@ function sizeGuard(declared: number) {
 }
 
 function mediaType(value: string | undefined): string {
-  return (value ?? '').split(';')[0]!.trim().toLowerCase();
+  const [essence = ''] = (value ?? '').split(';');
+  return essence.trim().toLowerCase();
 }
 
 /** RFC 6266 attachment header with an ASCII fallback and a UTF-8 name. */
@@ -55,12 +56,22 @@ function attachment(name: string): string {
 export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
   const uploads = new KeyedMutex();
 
-  function verify(request: BlobRequest, method: 'PUT' | 'GET', blob: BlobAccess) {
+  function verify(
+    request: BlobRequest,
+    method: 'PUT' | 'GET',
+    blob: BlobAccess,
+  ) {
     const { expires, signature } = request.query;
     if (
       !expires ||
       !signature ||
-      !context.signer.verify(method, request.params.id, blob, expires, signature)
+      !context.signer.verify(
+        method,
+        request.params.id,
+        blob,
+        expires,
+        signature,
+      )
     ) {
       throw errors.invalidSignature(
         'The URL signature is missing or invalid. Use the URL exactly as ' +
@@ -134,33 +145,46 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
 
       // One upload at a time per job, so a refused duplicate cannot remove
       // the blob another request just stored.
-      const job = await uploads.run(jobId, async () => {
-        const { state } = await loadStream(context.store, jobStream(jobId), jobModel);
-        if (!state) throw errors.jobNotFound(`No job ${jobId}.`);
-        if (state.stage !== 'awaiting_upload' || isTerminal(state)) {
-          throw errors.jobNotAwaitingUpload(
-            `Job ${jobId} is ${state.status} (${state.stage}) and takes no ` +
-              'upload.',
+      const job = await uploads
+        .run(jobId, async () => {
+          const { state } = await loadStream(
+            context.store,
+            jobStream(jobId),
+            jobModel,
           );
-        }
+          if (!state) throw errors.jobNotFound(`No job ${jobId}.`);
+          if (state.stage !== 'awaiting_upload' || isTerminal(state)) {
+            throw errors.jobNotAwaitingUpload(
+              `Job ${jobId} is ${state.status} (${state.stage}) and takes no ` +
+                'upload.',
+            );
+          }
 
-        const stored = await receive(request, state);
-        try {
-          return await context.jobs.run(
-            jobId,
-            { type: 'RecordUpload', ...stored, contentType: state.input.contentType },
-            { requestId: request.id, actor: 'upload-url' },
-          );
-        } catch (error) {
-          await context.storage.remove(inputKey(jobId));
+          const stored = await receive(request, state);
+          try {
+            return await context.jobs.run(
+              jobId,
+              {
+                type: 'RecordUpload',
+                ...stored,
+                contentType: state.input.contentType,
+              },
+              { requestId: request.id, actor: 'upload-url' },
+            );
+          } catch (error) {
+            await context.storage.remove(inputKey(jobId));
+            throw error;
+          }
+        })
+        .catch((error: unknown) => {
+          if (error instanceof DomainError) reply.header('Connection', 'close');
           throw error;
-        }
-      }).catch((error: unknown) => {
-        if (error instanceof DomainError) reply.header('Connection', 'close');
-        throw error;
-      });
+        });
 
-      request.log.info({ jobId, sizeBytes: job.input.sizeBytes }, 'input uploaded');
+      request.log.info(
+        { jobId, sizeBytes: job.input.sizeBytes },
+        'input uploaded',
+      );
       return { id: job.id, status: job.status, stage: job.stage };
     });
 

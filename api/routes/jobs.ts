@@ -127,7 +127,8 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
       request.params.id,
       requestMetadata(request, workspaceId),
     );
-    const output = job.output!;
+    const { output } = job;
+    if (!output) throw new Error(`succeeded job ${job.id} has no output`);
     return {
       url: signer.downloadUrl(job.id, expiresAt),
       expiresAt,

@@ -25,7 +25,9 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
     (socket, request: StreamRequest) => {
       const jobId = request.params.id;
       const send = (job: JobState) => {
-        socket.send(JSON.stringify({ type: 'job', job: presentJob(job, context.signer) }));
+        socket.send(
+          JSON.stringify({ type: 'job', job: presentJob(job, context.signer) }),
+        );
         if (isTerminal(job)) socket.close(1000, 'job finished');
       };
 

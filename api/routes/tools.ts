@@ -31,17 +31,14 @@ export function registerToolRoutes(app: FastifyInstance, context: ApiContext) {
     return { data: tools.map((tool) => presentTool(tool, context)) };
   });
 
-  app.get<{ Params: { slug: string } }>(
-    '/v1/tools/:slug',
-    async (request) => {
-      context.apiKeys.authenticate(request);
-      const tool = findTool(request.params.slug);
-      if (!tool) {
-        throw errors.toolNotFound(
-          `No tool "${request.params.slug}". GET /v1/tools lists the tools.`,
-        );
-      }
-      return presentTool(tool, context);
-    },
-  );
+  app.get<{ Params: { slug: string } }>('/v1/tools/:slug', async (request) => {
+    context.apiKeys.authenticate(request);
+    const tool = findTool(request.params.slug);
+    if (!tool) {
+      throw errors.toolNotFound(
+        `No tool "${request.params.slug}". GET /v1/tools lists the tools.`,
+      );
+    }
+    return presentTool(tool, context);
+  });
 }

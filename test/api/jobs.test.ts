@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
-import { KEY_B, startTestService, type TestService } from '../support/service.ts';
+import {
+  KEY_B,
+  startTestService,
+  type TestService,
+} from '../support/service.ts';
 
 let service: TestService;
 let client: Client;
@@ -9,7 +13,9 @@ let png: Buffer;
 
 beforeAll(async () => {
   // API only: jobs stay queued, so states are under the test's control.
-  service = await startTestService({ BORINGKIT_STARTING_CREDITS: '1000' }, ['api']);
+  service = await startTestService({ BORINGKIT_STARTING_CREDITS: '1000' }, [
+    'api',
+  ]);
   client = new Client(service.url);
   png = await makePng(64, 48);
 });
@@ -24,12 +30,17 @@ describe('auth and problems', () => {
   it('missing key is 401 problem', async () => {
     const response = await fetch(`${service.url}/v1/jobs`);
     expect(response.status).toBe(401);
-    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.headers.get('content-type')).toContain(
+      'application/problem+json',
+    );
     expect((await response.json()).code).toBe('UNAUTHORIZED');
   });
 
   it('unknown key is 401', async () => {
-    const response = await new Client(service.url, 'not-a-key').request('GET', '/v1/jobs');
+    const response = await new Client(service.url, 'not-a-key').request(
+      'GET',
+      '/v1/jobs',
+    );
     expect(response.status).toBe(401);
   });
 
@@ -42,7 +53,10 @@ describe('auth and problems', () => {
   it('malformed JSON is 400 problem', async () => {
     const response = await fetch(`${service.url}/v1/jobs`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${client.key}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${client.key}`,
+        'content-type': 'application/json',
+      },
       body: '{"toolSlug": ',
     });
     expect(response.status).toBe(400);
@@ -52,11 +66,16 @@ describe('auth and problems', () => {
   it('non-JSON body is 415 problem', async () => {
     const response = await fetch(`${service.url}/v1/jobs`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${client.key}`, 'content-type': 'text/plain' },
+      headers: {
+        authorization: `Bearer ${client.key}`,
+        'content-type': 'text/plain',
+      },
       body: 'hello',
     });
     expect(response.status).toBe(415);
-    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.headers.get('content-type')).toContain(
+      'application/problem+json',
+    );
   });
 
   it('healthz needs no key', async () => {
@@ -79,7 +98,10 @@ describe('create job', () => {
   });
 
   it('unknown tool is 404', async () => {
-    const { status, body } = await client.createJob({ ...imageJob(png), toolSlug: 'nope' });
+    const { status, body } = await client.createJob({
+      ...imageJob(png),
+      toolSlug: 'nope',
+    });
     expect(status).toBe(404);
     expect(body.code).toBe('TOOL_NOT_FOUND');
   });
@@ -93,20 +115,26 @@ describe('create job', () => {
   });
 
   it('unknown option is 400 naming it', async () => {
-    const { status, body } = await client.createJob(imageJob(png, { qualty: 5 }));
+    const { status, body } = await client.createJob(
+      imageJob(png, { qualty: 5 }),
+    );
     expect(status).toBe(400);
     expect(body.code).toBe('INVALID_OPTIONS');
     expect(body.detail).toContain('qualty');
   });
 
   it('out-of-range option is 400', async () => {
-    const { status, body } = await client.createJob(imageJob(png, { quality: 101 }));
+    const { status, body } = await client.createJob(
+      imageJob(png, { quality: 101 }),
+    );
     expect(status).toBe(400);
     expect(body.errors[0].path).toBe('input.options.quality');
   });
 
   it('missing field is 400', async () => {
-    const { status, body } = await client.createJob({ toolSlug: 'image-compress-api' });
+    const { status, body } = await client.createJob({
+      toolSlug: 'image-compress-api',
+    });
     expect(status).toBe(400);
     expect(body.code).toBe('INVALID_REQUEST');
   });
@@ -123,14 +151,20 @@ describe('create job', () => {
   it('oversized declaration is 413', async () => {
     const { status, body } = await client.createJob({
       toolSlug: 'image-compress-api',
-      input: { ...fileInput('a.png', 'image/png', png), sizeBytes: 51 * 1024 * 1024 },
+      input: {
+        ...fileInput('a.png', 'image/png', png),
+        sizeBytes: 51 * 1024 * 1024,
+      },
     });
     expect(status).toBe(413);
     expect(body.code).toBe('INPUT_TOO_LARGE');
   });
 
   it('raising maxAttempts is 400', async () => {
-    const { status } = await client.createJob({ ...imageJob(png), maxAttempts: 9 });
+    const { status } = await client.createJob({
+      ...imageJob(png),
+      maxAttempts: 9,
+    });
     expect(status).toBe(400);
   });
 
@@ -155,14 +189,20 @@ describe('idempotency', () => {
 
   it('same key with another request is 422', async () => {
     await client.createJob(imageJob(png), 'key-reuse-1');
-    const other = await client.createJob(imageJob(png, { quality: 10 }), 'key-reuse-1');
+    const other = await client.createJob(
+      imageJob(png, { quality: 10 }),
+      'key-reuse-1',
+    );
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
   it('same key in another workspace is independent', async () => {
     const mine = await client.createJob(imageJob(png), 'key-shared-1');
-    const theirs = await new Client(service.url, KEY_B).createJob(imageJob(png), 'key-shared-1');
+    const theirs = await new Client(service.url, KEY_B).createJob(
+      imageJob(png),
+      'key-shared-1',
+    );
     expect(theirs.status).toBe(201);
     expect(theirs.body.id).not.toBe(mine.body.id);
   });
@@ -170,12 +210,18 @@ describe('idempotency', () => {
   it('20 concurrent first uses make one job', async () => {
     const before = (await client.request('GET', '/v1/credits')).body.balance;
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => client.createJob(imageJob(png), 'key-race-1')),
+      Array.from({ length: 20 }, () =>
+        client.createJob(imageJob(png), 'key-race-1'),
+      ),
     );
     const ids = new Set(responses.map((response) => response.body.id));
     expect(ids.size).toBe(1);
-    expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
-    expect(responses.filter((response) => response.status === 200)).toHaveLength(19);
+    expect(
+      responses.filter((response) => response.status === 201),
+    ).toHaveLength(1);
+    expect(
+      responses.filter((response) => response.status === 200),
+    ).toHaveLength(19);
     const after = (await client.request('GET', '/v1/credits')).body.balance;
     expect(before - after).toBe(1);
   });
@@ -199,7 +245,10 @@ describe('upload', () => {
 
   it('longer body is 413', async () => {
     const { body: job } = await client.createJob(imageJob(png));
-    const response = await client.upload(job, Buffer.concat([png, Buffer.alloc(10)]));
+    const response = await client.upload(
+      job,
+      Buffer.concat([png, Buffer.alloc(10)]),
+    );
     expect(response.status).toBe(413);
     expect(response.body.code).toBe('UPLOAD_SIZE_MISMATCH');
   });
@@ -224,7 +273,9 @@ describe('upload', () => {
     const { body: job } = await client.createJob(imageJob(png));
     await client.upload(job, Buffer.concat([png, Buffer.alloc(1)]));
     const { readdir } = await import('node:fs/promises');
-    const entries = await readdir(`${service.dataDir}/blobs/jobs/${job.id}`).catch(() => []);
+    const entries = await readdir(
+      `${service.dataDir}/blobs/jobs/${job.id}`,
+    ).catch(() => []);
     expect(entries).toEqual([]);
     const leftovers = await readdir(`${service.dataDir}/tmp`).catch(() => []);
     expect(leftovers).toEqual([]);
@@ -232,7 +283,12 @@ describe('upload', () => {
 
   it('tampered signature is 403', async () => {
     const { body: job } = await client.createJob(imageJob(png));
-    const tampered = { uploadIntent: { ...job.uploadIntent, url: job.uploadIntent.url.replace(/signature=./, 'signature=x') } };
+    const tampered = {
+      uploadIntent: {
+        ...job.uploadIntent,
+        url: job.uploadIntent.url.replace(/signature=./, 'signature=x'),
+      },
+    };
     const response = await client.upload(tampered, png, 'image/png');
     expect(response.status).toBe(403);
   });
@@ -246,7 +302,10 @@ describe('upload', () => {
 
   it('fresh upload intent is issued', async () => {
     const { body: job } = await client.createJob(imageJob(png));
-    const fresh = await client.request('POST', `/v1/jobs/${job.id}/upload-intent`);
+    const fresh = await client.request(
+      'POST',
+      `/v1/jobs/${job.id}/upload-intent`,
+    );
     expect(fresh.status).toBe(200);
     expect(fresh.body.uploadIntent.url).toContain(job.id);
   });
@@ -283,14 +342,22 @@ describe('job commands', () => {
     expect(closed.body.closedAt).not.toBeNull();
     const twice = await client.request('POST', `/v1/jobs/${job.id}/close`);
     expect(twice.body.closedAt).toBe(closed.body.closedAt);
-    const list = await client.request('GET', '/v1/jobs?status=canceled&limit=100');
-    expect(list.body.data.map((item: { id: string }) => item.id)).not.toContain(job.id);
+    const list = await client.request(
+      'GET',
+      '/v1/jobs?status=canceled&limit=100',
+    );
+    expect(list.body.data.map((item: { id: string }) => item.id)).not.toContain(
+      job.id,
+    );
     expect((await client.getJob(job.id)).status).toBe(200);
   });
 
   it('download before success is 409', async () => {
     const { body: job } = await client.createJob(imageJob(png));
-    const response = await client.request('GET', `/v1/jobs/${job.id}/download-intent`);
+    const response = await client.request(
+      'GET',
+      `/v1/jobs/${job.id}/download-intent`,
+    );
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('JOB_NOT_SUCCEEDED');
   });
@@ -306,7 +373,9 @@ describe('job commands', () => {
       'JobCanceled',
       'CreditsRefunded',
     ]);
-    expect(body.data.map((event: { revision: number }) => event.revision)).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      body.data.map((event: { revision: number }) => event.revision),
+    ).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('another workspace sees 404 everywhere', async () => {
@@ -354,12 +423,16 @@ describe('list and credits', () => {
   it('status filter lists only that status', async () => {
     const { body } = await client.request('GET', '/v1/jobs?status=canceled');
     expect(body.data.length).toBeGreaterThan(0);
-    expect(body.data.every((item: { status: string }) => item.status === 'canceled')).toBe(true);
+    expect(
+      body.data.every((item: { status: string }) => item.status === 'canceled'),
+    ).toBe(true);
   });
 
   it('credits show grant, charges and refunds', async () => {
     const { body } = await client.request('GET', '/v1/credits');
-    const kinds = new Set(body.entries.map((entry: { kind: string }) => entry.kind));
+    const kinds = new Set(
+      body.entries.map((entry: { kind: string }) => entry.kind),
+    );
     expect(kinds).toEqual(new Set(['grant', 'charge', 'refund']));
     const sum = body.entries.reduce(
       (total: number, entry: { kind: string; amount: number }) =>
@@ -370,7 +443,9 @@ describe('list and credits', () => {
   });
 
   it('short balance is 402', async () => {
-    const poor = await startTestService({ BORINGKIT_STARTING_CREDITS: '1' }, ['api']);
+    const poor = await startTestService({ BORINGKIT_STARTING_CREDITS: '1' }, [
+      'api',
+    ]);
     try {
       const poorClient = new Client(poor.url);
       expect((await poorClient.createJob(imageJob(png))).status).toBe(201);

@@ -70,7 +70,11 @@ describe('job decider', () => {
 
   it('create with inline input is ready at once', () => {
     const state = given([
-      { ...create, uploadIntentExpiresAt: undefined, inlineInput: { sizeBytes: 10, sha256: 'x' } },
+      {
+        ...create,
+        uploadIntentExpiresAt: undefined,
+        inlineInput: { sizeBytes: 10, sha256: 'x' },
+      },
       T0,
     ]);
     expect(state?.stage).toBe('ready');
@@ -139,7 +143,11 @@ describe('job decider', () => {
 
   it('expired lease schedules a retry with backoff', () => {
     const state = given([create, T0], [upload, later(1)], [start, later(2)]);
-    const events = decide({ type: 'ExpireLease', attempt: 1 }, state, later(70));
+    const events = decide(
+      { type: 'ExpireLease', attempt: 1 },
+      state,
+      later(70),
+    );
     expect(types(events)).toEqual(['AttemptFailed']);
     const next = evolve(state, events[0]!);
     expect(next?.stage).toBe('retry_scheduled');
@@ -167,7 +175,11 @@ describe('job decider', () => {
       [{ type: 'ExpireLease', attempt: 1 }, later(70)],
       [start, later(80)],
     );
-    const events = decide({ type: 'ExpireLease', attempt: 2 }, state, later(200));
+    const events = decide(
+      { type: 'ExpireLease', attempt: 2 },
+      state,
+      later(200),
+    );
     expect(types(events)).toEqual(['JobFailed', 'CreditsRefunded']);
     expect(evolve(state, events[0]!)?.failure?.code).toBe('attempts_exhausted');
     expect(refunded(events)).toBe(2);
@@ -270,7 +282,11 @@ describe('job decider', () => {
   it('download before success is 409', () => {
     const state = given([create, T0]);
     expect(() =>
-      decide({ type: 'IssueDownloadIntent', expiresAt: later(9).toISOString() }, state, later(1)),
+      decide(
+        { type: 'IssueDownloadIntent', expiresAt: later(9).toISOString() },
+        state,
+        later(1),
+      ),
     ).toThrow(expect.objectContaining({ code: 'JOB_NOT_SUCCEEDED' }));
   });
 
@@ -283,7 +299,13 @@ describe('job decider', () => {
         {
           type: 'CompleteAttempt',
           attempt: 1,
-          output: { name: 'a', contentType: 'image/jpeg', sizeBytes: 1, sha256: 'z', metadata: {} },
+          output: {
+            name: 'a',
+            contentType: 'image/jpeg',
+            sizeBytes: 1,
+            sha256: 'z',
+            metadata: {},
+          },
         },
         later(3),
       ],
@@ -291,7 +313,11 @@ describe('job decider', () => {
     );
     expect(state?.deleted.output).toBe(true);
     expect(() =>
-      decide({ type: 'IssueDownloadIntent', expiresAt: later(4100).toISOString() }, state, later(4001)),
+      decide(
+        { type: 'IssueDownloadIntent', expiresAt: later(4100).toISOString() },
+        state,
+        later(4001),
+      ),
     ).toThrow(expect.objectContaining({ code: 'OUTPUT_EXPIRED', status: 410 }));
   });
 

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
-import { startTestService, waitFor, type TestService } from '../support/service.ts';
+import {
+  startTestService,
+  waitFor,
+  type TestService,
+} from '../support/service.ts';
 
 let service: TestService;
 let client: Client;
@@ -34,7 +38,10 @@ describe('job lifecycle with a worker', () => {
     await client.waitForStatus(job.id, ['running']);
 
     const canceledAt = Date.now();
-    const { body: canceled } = await client.request('POST', `/v1/jobs/${job.id}/cancel`);
+    const { body: canceled } = await client.request(
+      'POST',
+      `/v1/jobs/${job.id}/cancel`,
+    );
     expect(canceled.status).toBe('canceled');
     expect(canceled.credits).toEqual({ charged: 2, refunded: 1 });
 
@@ -48,8 +55,14 @@ describe('job lifecycle with a worker', () => {
   });
 
   it('deadline fails a running job and refunds it', async () => {
-    const { body: job } = await client.createJob(htmlJob(busyHtml(30), { deadlineSeconds: 2 }));
-    const failed = await client.waitForStatus(job.id, ['failed', 'succeeded'], 15_000);
+    const { body: job } = await client.createJob(
+      htmlJob(busyHtml(30), { deadlineSeconds: 2 }),
+    );
+    const failed = await client.waitForStatus(
+      job.id,
+      ['failed', 'succeeded'],
+      15_000,
+    );
     expect(failed.status).toBe('failed');
     expect(failed.failure.code).toBe('deadline_exceeded');
     expect(failed.credits).toEqual({ charged: 2, refunded: 2 });
@@ -100,19 +113,34 @@ describe('retention', () => {
     const short = await startTestService({ BORINGKIT_RETENTION_SECONDS: '1' });
     try {
       const shortClient = new Client(short.url);
-      const { body: job } = await shortClient.createJob(htmlJob('<p>short lived</p>'));
+      const { body: job } = await shortClient.createJob(
+        htmlJob('<p>short lived</p>'),
+      );
       const done = await shortClient.waitForStatus(job.id, ['succeeded']);
-      const intent = await shortClient.request('GET', `/v1/jobs/${job.id}/download-intent`);
+      const intent = await shortClient.request(
+        'GET',
+        `/v1/jobs/${job.id}/download-intent`,
+      );
       expect(intent.status).toBe(200);
 
       await waitFor(
         async () => {
-          const { body } = await shortClient.request('GET', `/v1/jobs/${job.id}/events`);
-          return body.data.some((event: { type: string }) => event.type === 'OutputExpired') || undefined;
+          const { body } = await shortClient.request(
+            'GET',
+            `/v1/jobs/${job.id}/events`,
+          );
+          return (
+            body.data.some(
+              (event: { type: string }) => event.type === 'OutputExpired',
+            ) || undefined
+          );
         },
         { timeoutMs: 10_000, what: 'OutputExpired' },
       );
-      const expired = await shortClient.request('GET', `/v1/jobs/${job.id}/download-intent`);
+      const expired = await shortClient.request(
+        'GET',
+        `/v1/jobs/${job.id}/download-intent`,
+      );
       expect(expired.status).toBe(410);
       expect(expired.body.code).toBe('OUTPUT_EXPIRED');
       const stale = await fetch(intent.body.url);

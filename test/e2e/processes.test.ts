@@ -6,7 +6,11 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
-import { baseEnv, spawnService, type ServiceProcess } from '../support/service.ts';
+import {
+  baseEnv,
+  spawnService,
+  type ServiceProcess,
+} from '../support/service.ts';
 
 const run = promisify(execFile);
 
@@ -39,10 +43,16 @@ describe('separate API and worker processes', () => {
     const first = start('work');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
 
-    const html = '<p>survivor</p><script>const end = Date.now() + 4000; while (Date.now() < end) {}</script>';
+    const html =
+      '<p>survivor</p><script>const end = Date.now() + 4000; while (Date.now() < end) {}</script>';
     const { body: job } = await client.createJob({
       toolSlug: 'html-to-pdf-api',
-      input: { kind: 'text', contentType: 'text/html', text: html, options: {} },
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: html,
+        options: {},
+      },
     });
     const running = await client.waitForStatus(job.id, ['running'], 30_000);
     expect(running.attempt).toBe(1);
@@ -51,27 +61,47 @@ describe('separate API and worker processes', () => {
     await first.exited;
     start('work');
 
-    const done = await client.waitForStatus(job.id, ['succeeded', 'failed'], 60_000);
+    const done = await client.waitForStatus(
+      job.id,
+      ['succeeded', 'failed'],
+      60_000,
+    );
     expect(done.status).toBe('succeeded');
     expect(done.attempt).toBe(2);
     expect(done.retryCount).toBe(1);
     expect(done.credits).toEqual({ charged: 2, refunded: 0 });
 
-    const { body: events } = await client.request('GET', `/v1/jobs/${job.id}/events`);
+    const { body: events } = await client.request(
+      'GET',
+      `/v1/jobs/${job.id}/events`,
+    );
     const types = events.data.map((event: { type: string }) => event.type);
-    expect(types.filter((type: string) => type === 'CreditsCharged')).toHaveLength(1);
+    expect(
+      types.filter((type: string) => type === 'CreditsCharged'),
+    ).toHaveLength(1);
     expect(types).toContain('AttemptFailed');
     const { body: credits } = await client.request('GET', '/v1/credits');
-    expect(credits.entries.filter((entry: { jobId: string }) => entry.jobId === job.id)).toHaveLength(1);
+    expect(
+      credits.entries.filter(
+        (entry: { jobId: string }) => entry.jobId === job.id,
+      ),
+    ).toHaveLength(1);
   }, 120_000);
 
   it('replay --verify matches, then reports a tampered row', async () => {
     const replay = () =>
-      run(process.execPath, ['--import', 'tsx', 'bin/boringkit.ts', 'replay', '--verify'], {
-        env: { ...process.env, ...env },
-      }).then(
+      run(
+        process.execPath,
+        ['--import', 'tsx', 'bin/boringkit.ts', 'replay', '--verify'],
+        {
+          env: { ...process.env, ...env },
+        },
+      ).then(
         ({ stdout }) => ({ code: 0, stdout }),
-        (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+        (error: { code: number; stdout: string }) => ({
+          code: error.code,
+          stdout: error.stdout,
+        }),
       );
 
     const clean = await replay();
@@ -79,7 +109,9 @@ describe('separate API and worker processes', () => {
     expect(clean.code).toBe(0);
 
     const db = new Database(join(dataDir, 'readmodel.sqlite'));
-    db.prepare("UPDATE balances SET balance = balance + 5 WHERE workspace_id = 'ws_a'").run();
+    db.prepare(
+      "UPDATE balances SET balance = balance + 5 WHERE workspace_id = 'ws_a'",
+    ).run();
     db.close();
 
     const tampered = await replay();

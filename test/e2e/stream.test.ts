@@ -2,7 +2,13 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, type Json } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
-import { KEY_A, KEY_B, startTestService, waitFor, type TestService } from '../support/service.ts';
+import {
+  KEY_A,
+  KEY_B,
+  startTestService,
+  waitFor,
+  type TestService,
+} from '../support/service.ts';
 
 let service: TestService;
 let client: Client;
@@ -14,14 +20,21 @@ beforeAll(async () => {
 afterAll(() => service.stop());
 
 function open(jobId: string, key = KEY_A) {
-  const socket = new WebSocket(`${service.url.replace('http', 'ws')}/v1/jobs/${jobId}/stream`, {
-    headers: { authorization: `Bearer ${key}` },
-  });
+  const socket = new WebSocket(
+    `${service.url.replace('http', 'ws')}/v1/jobs/${jobId}/stream`,
+    {
+      headers: { authorization: `Bearer ${key}` },
+    },
+  );
   const messages: Json[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  const closed = new Promise<number>((resolve) =>
+    socket.on('close', (code) => resolve(code)),
+  );
   const failed = new Promise<number>((resolve) =>
-    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+    socket.on('unexpected-response', (_request, response) =>
+      resolve(response.statusCode ?? 0),
+    ),
   );
   return { socket, messages, closed, failed };
 }
@@ -50,7 +63,12 @@ describe('job stream', () => {
   it('another workspace is refused with 404', async () => {
     const { body: job } = await client.createJob({
       toolSlug: 'html-to-pdf-api',
-      input: { kind: 'text', contentType: 'text/html', text: '<p>mine</p>', options: {} },
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: '<p>mine</p>',
+        options: {},
+      },
     });
     const stream = open(job.id, KEY_B);
     expect(await stream.failed).toBe(404);

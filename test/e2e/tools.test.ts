@@ -17,8 +17,13 @@ afterAll(() => service.stop());
 async function runJob(body: unknown, upload?: Buffer) {
   const created = await client.createJob(body);
   expect(created.status).toBe(201);
-  if (upload) expect((await client.upload(created.body, upload)).status).toBe(200);
-  const finished = await client.waitForStatus(created.body.id, ['succeeded', 'failed', 'canceled']);
+  if (upload)
+    expect((await client.upload(created.body, upload)).status).toBe(200);
+  const finished = await client.waitForStatus(created.body.id, [
+    'succeeded',
+    'failed',
+    'canceled',
+  ]);
   return finished;
 }
 
@@ -26,7 +31,10 @@ describe('image-compress-api end to end', () => {
   it('turns a PNG into a smaller JPEG', async () => {
     const png = await makePng(800, 600);
     const job = await runJob(
-      { toolSlug: 'image-compress-api', input: fileInput('noise.png', 'image/png', png, { quality: 60 }) },
+      {
+        toolSlug: 'image-compress-api',
+        input: fileInput('noise.png', 'image/png', png, { quality: 60 }),
+      },
       png,
     );
     expect(job.status).toBe('succeeded');
@@ -47,7 +55,10 @@ describe('image-compress-api end to end', () => {
   it('resizes within maxWidth', async () => {
     const png = await makePng(400, 200);
     const job = await runJob(
-      { toolSlug: 'image-compress-api', input: fileInput('wide.png', 'image/png', png, { maxWidth: 100 }) },
+      {
+        toolSlug: 'image-compress-api',
+        input: fileInput('wide.png', 'image/png', png, { maxWidth: 100 }),
+      },
       png,
     );
     const { bytes } = await client.download(job.id);
@@ -61,7 +72,12 @@ describe('html-to-pdf-api end to end', () => {
   it('renders inline HTML to a PDF with its pages and text', async () => {
     const job = await runJob({
       toolSlug: 'html-to-pdf-api',
-      input: { kind: 'text', contentType: 'text/html', text: htmlPages(['alpha', 'bravo', 'charlie']), options: {} },
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: htmlPages(['alpha', 'bravo', 'charlie']),
+        options: {},
+      },
     });
     expect(job.status).toBe('succeeded');
     expect(job.output.metadata.pages).toBe(3);
@@ -73,9 +89,14 @@ describe('html-to-pdf-api end to end', () => {
   });
 
   it('renders an uploaded JSON payload', async () => {
-    const payload = Buffer.from(JSON.stringify({ html: '<p>from json delta</p>' }));
+    const payload = Buffer.from(
+      JSON.stringify({ html: '<p>from json delta</p>' }),
+    );
     const job = await runJob(
-      { toolSlug: 'html-to-pdf-api', input: fileInput('page.json', 'application/json', payload) },
+      {
+        toolSlug: 'html-to-pdf-api',
+        input: fileInput('page.json', 'application/json', payload),
+      },
       payload,
     );
     expect(job.status).toBe('succeeded');
@@ -88,12 +109,20 @@ describe('pdf-to-text end to end', () => {
   it('extracts the words of every page', async () => {
     const html = await runJob({
       toolSlug: 'html-to-pdf-api',
-      input: { kind: 'text', contentType: 'text/html', text: htmlPages(['echo', 'foxtrot']), options: {} },
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: htmlPages(['echo', 'foxtrot']),
+        options: {},
+      },
     });
     const { bytes: pdf } = await client.download(html.id);
 
     const job = await runJob(
-      { toolSlug: 'pdf-to-text', input: fileInput('two.pdf', 'application/pdf', pdf) },
+      {
+        toolSlug: 'pdf-to-text',
+        input: fileInput('two.pdf', 'application/pdf', pdf),
+      },
       pdf,
     );
     expect(job.status).toBe('succeeded');

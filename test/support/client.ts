@@ -67,21 +67,32 @@ export class Client {
   async upload(job: Json, bytes: Buffer, contentType?: string) {
     const response = await fetch(job.uploadIntent.url, {
       method: 'PUT',
-      headers: { 'content-type': contentType ?? job.uploadIntent.headers['Content-Type'] },
+      headers: {
+        'content-type': contentType ?? job.uploadIntent.headers['Content-Type'],
+      },
       body: new Uint8Array(bytes),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.status,
+      body: text ? JSON.parse(text) : undefined,
+    };
   }
 
   /** Polls the job until its status is one of `statuses`. */
-  async waitForStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<Json> {
+  async waitForStatus(
+    id: string,
+    statuses: string[],
+    timeoutMs = 60_000,
+  ): Promise<Json> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { body } = await this.getJob(id);
       if (statuses.includes(body.status)) return body;
       if (Date.now() > deadline) {
-        throw new Error(`job ${id} still ${body.status}/${body.stage}, wanted ${statuses.join('|')}`);
+        throw new Error(
+          `job ${id} still ${body.status}/${body.stage}, wanted ${statuses.join('|')}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -89,7 +100,8 @@ export class Client {
 
   async download(id: string): Promise<{ bytes: Buffer; response: Response }> {
     const intent = await this.request('GET', `/v1/jobs/${id}/download-intent`);
-    if (intent.status !== 200) throw new Error(`download intent: ${JSON.stringify(intent.body)}`);
+    if (intent.status !== 200)
+      throw new Error(`download intent: ${JSON.stringify(intent.body)}`);
     const response = await fetch(intent.body.url);
     return { bytes: Buffer.from(await response.arrayBuffer()), response };
   }

@@ -14,12 +14,19 @@ export async function makePng(width: number, height: number): Promise<Buffer> {
 
 export function htmlPages(words: string[]): string {
   const sections = words
-    .map((word) => `<section><h1>${word}</h1><p>Page about ${word}.</p></section>`)
+    .map(
+      (word) => `<section><h1>${word}</h1><p>Page about ${word}.</p></section>`,
+    )
     .join('');
   const style = '<style>section + section { break-before: page; }</style>';
   return `<!doctype html><html><head>${style}</head><body>${sections}</body></html>`;
 }
 
-export function fileInput(name: string, contentType: string, bytes: Buffer, options: Record<string, unknown> = {}) {
+export function fileInput(
+  name: string,
+  contentType: string,
+  bytes: Buffer,
+  options: Record<string, unknown> = {},
+) {
   return { kind: 'file', name, contentType, sizeBytes: bytes.length, options };
 }

@@ -7,7 +7,10 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 async function toFile(pdf: Buffer): Promise<string> {
-  const path = join(tmpdir(), `boringkit-${process.pid}-${Date.now()}-${Math.random()}.pdf`);
+  const path = join(
+    tmpdir(),
+    `boringkit-${process.pid}-${Date.now()}-${Math.random()}.pdf`,
+  );
   await writeFile(path, pdf);
   return path;
 }

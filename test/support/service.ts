@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loggerOptions } from '../../api/logging.ts';
 import { loadConfig } from '../../bin/config.ts';
-import { startService, type Role, type RunningService } from '../../bin/service.ts';
+import {
+  startService,
+  type Role,
+  type RunningService,
+} from '../../bin/service.ts';
 
 export const KEY_A = 'key-workspace-a-0123456789';
 export const KEY_B = 'key-workspace-b-0123456789';
@@ -36,7 +40,11 @@ export async function startTestService(
 ): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'boringkit-test-'));
   const config = loadConfig({ ...baseEnv(dataDir), ...env });
-  const service = await startService(config, roles, pino(loggerOptions(process.env.TEST_LOG_LEVEL ?? 'silent')));
+  const service = await startService(
+    config,
+    roles,
+    pino(loggerOptions(process.env.TEST_LOG_LEVEL ?? 'silent')),
+  );
   return {
     url: service.url!,
     dataDir,
@@ -61,10 +69,14 @@ export function spawnService(
   command: 'all' | 'serve' | 'work',
   env: NodeJS.ProcessEnv,
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/boringkit.ts', command], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bin/boringkit.ts', command],
+    {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const url = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -74,10 +86,14 @@ export function spawnService(
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`service exited with ${code}:\n${output}`)),
+    );
   });
   url.catch(() => undefined);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', resolve),
+  );
   return { child, output: () => output, url, exited };
 }
 
