@@ -245,28 +245,35 @@ export class JobService {
       deadlineSeconds,
     );
 
+    const createCommand = (
+      balance: number,
+      inlineInput?: { sizeBytes: number; sha256: string },
+    ): JobCommand => ({
+      type: 'CreateJob',
+      jobId,
+      workspaceId,
+      toolSlug: tool.slug,
+      input,
+      credits: tool.credits,
+      balance,
+      maxAttempts: request.maxAttempts ?? tool.maxAttempts,
+      deadlineAt,
+      retentionSeconds: Math.min(
+        tool.retentionSeconds,
+        this.deps.config.maxRetentionSeconds ?? Infinity,
+      ),
+      uploadIntentExpiresAt: inlineInput
+        ? undefined
+        : secondsFromNow(now, uploadSeconds),
+      inlineInput,
+    });
+    const balance = () => this.deps.readModel.queries.balance(workspaceId) ?? 0;
+
+    // Deciding once before the inline input is stored keeps a request that
+    // is refused (402) from leaving a blob behind; the lock below decides
+    // again on the current balance.
     await this.ensureWorkspace(workspaceId);
-    const balance = this.deps.readModel.queries.balance(workspaceId) ?? 0;
-    if (balance < tool.credits) {
-      // The decider checks again under the lock; this early check keeps a
-      // rejected request from storing its inline input.
-      decide(
-        {
-          type: 'CreateJob',
-          jobId,
-          workspaceId,
-          toolSlug: tool.slug,
-          input,
-          credits: tool.credits,
-          balance,
-          maxAttempts: 1,
-          deadlineAt,
-          retentionSeconds: tool.retentionSeconds,
-        },
-        undefined,
-        now,
-      );
-    }
+    decide(createCommand(balance()), undefined, now);
 
     let inlineInput: { sizeBytes: number; sha256: string } | undefined;
     if (request.input.kind === 'text') {
@@ -277,33 +284,11 @@ export class JobService {
       );
     }
 
-    return this.workspaceLocks.run(workspaceId, async () => {
-      const balance = this.deps.readModel.queries.balance(workspaceId) ?? 0;
-      return this.run(
-        jobId,
-        {
-          type: 'CreateJob',
-          jobId,
-          workspaceId,
-          toolSlug: tool.slug,
-          input,
-          credits: tool.credits,
-          balance,
-          maxAttempts: request.maxAttempts ?? tool.maxAttempts,
-          deadlineAt,
-          retentionSeconds: Math.min(
-            tool.retentionSeconds,
-            this.deps.config.maxRetentionSeconds ?? Infinity,
-          ),
-          uploadIntentExpiresAt: inlineInput
-            ? undefined
-            : secondsFromNow(now, uploadSeconds),
-          inlineInput,
-        },
-        metadata,
-        { retries: 0 },
-      );
-    });
+    return this.workspaceLocks.run(workspaceId, () =>
+      this.run(jobId, createCommand(balance(), inlineInput), metadata, {
+        retries: 0,
+      }),
+    );
   }
 
   /** Runs a command on a job stream and waits for the read model. */

@@ -368,3 +368,12 @@ const bySlug = new Map(
 export function findTool(slug: string): ToolDefinition | undefined {
   return bySlug.get(slug);
 }
+
+/** Returns a limit of a tool, or throws when the catalog lacks it. */
+export function toolLimit(slug: string, name: string): number {
+  const limit = bySlug.get(slug)?.limits[name];
+  if (limit === undefined) {
+    throw new Error(`The catalog has no ${name} limit for ${slug}.`);
+  }
+  return limit;
+}

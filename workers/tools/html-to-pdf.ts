@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, parse } from 'node:path';
 import { errors, type BrowserContext } from 'playwright-core';
 import type { z } from 'zod';
-import { findTool, htmlToPdfOptions } from '../../domain/catalog.ts';
+import { toolLimit, htmlToPdfOptions } from '../../domain/catalog.ts';
 import type { ChromiumPool } from '../engines/chromium.ts';
 import {
   InvalidInputError,
@@ -197,11 +197,7 @@ export function createHtmlToPdfRunner(
   settings: { renderTimeoutMs?: number } = {},
 ): ToolRunner {
   const renderTimeoutMs = settings.renderTimeoutMs ?? RENDER_TIMEOUT_MS;
-  const limit = findTool(SLUG)?.limits.maxPages;
-  if (limit === undefined) {
-    throw new Error(`The catalog has no maxPages limit for ${SLUG}.`);
-  }
-  const maxPages = limit;
+  const maxPages = toolLimit(SLUG, 'maxPages');
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     const options = htmlToPdfOptions.parse(context.options);

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, parse } from 'node:path';
 import type { Metadata } from 'sharp';
-import { findTool, imageCompressOptions } from '../../domain/catalog.ts';
+import { toolLimit, imageCompressOptions } from '../../domain/catalog.ts';
 import {
   InvalidInputError,
   type ToolOutput,
@@ -103,11 +103,7 @@ function pipelineError(
  * `maxPixels` and `invalid_input` for a file sharp cannot read.
  */
 export function createImageCompressRunner(): ToolRunner {
-  const limit = findTool(SLUG)?.limits.maxPixels;
-  if (limit === undefined) {
-    throw new Error(`The catalog has no maxPixels limit for ${SLUG}.`);
-  }
-  const maxPixels = limit;
+  const maxPixels = toolLimit(SLUG, 'maxPixels');
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     const options = imageCompressOptions.parse(context.options);

@@ -1,6 +1,6 @@
 import { join, parse } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { findTool } from '../../domain/catalog.ts';
+import { toolLimit } from '../../domain/catalog.ts';
 import type { PdfTextJob, PdfTextMessage } from './pdf-text-thread.ts';
 import {
   InvalidInputError,
@@ -108,11 +108,7 @@ function scannedPagesNote(pages: number[]): string {
  * catalog's `maxPages`.
  */
 export function createPdfToTextRunner(): ToolRunner {
-  const limit = findTool(SLUG)?.limits.maxPages;
-  if (limit === undefined) {
-    throw new Error(`The catalog has no maxPages limit for ${SLUG}.`);
-  }
-  const maxPages = limit;
+  const maxPages = toolLimit(SLUG, 'maxPages');
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();
