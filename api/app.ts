@@ -26,7 +26,12 @@ export async function buildApp(
   app.removeContentTypeParser('text/plain');
   await app.register(websocket);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async (_request, reply) => {
+    if (context.readModel.stopped) {
+      return reply.code(503).send({ status: 'read model stopped' });
+    }
+    return { status: 'ok' };
+  });
   registerToolRoutes(app, context);
   registerJobRoutes(app, context);
   registerCreditRoutes(app, context);

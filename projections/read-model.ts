@@ -26,7 +26,13 @@ export class ReadModel {
   private pending: RecordedEvent[] = [];
   private flushScheduled = false;
   private subscription: Subscription | undefined;
-  private waiters: { position: number; resolve: () => void }[] = [];
+  private waiters: {
+    position: number;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  /** Set once the projection stopped on an error; waits then reject. */
+  private failure: Error | undefined;
   private caughtUp = false;
   private caughtUpWaiters: (() => void)[] = [];
 
@@ -38,6 +44,11 @@ export class ReadModel {
     this.applyBatch = createBatchApplier(db);
     this.queries = createReadModelQueries(db);
     this.position = readCheckpoint(db);
+  }
+
+  /** Whether the projection stopped on an error and serves stale data. */
+  get stopped(): boolean {
+    return this.failure !== undefined;
   }
 
   get checkpoint(): number {
@@ -59,7 +70,7 @@ export class ReadModel {
             this.markCaughtUp();
           }
         },
-        error: (error: unknown) => this.onError(error),
+        error: (error: unknown) => this.fail(error),
       });
     return this.waitUntilCaughtUp();
   }
@@ -72,7 +83,10 @@ export class ReadModel {
   /** Resolves once every event up to `position` has been applied. */
   waitForPosition(position: number): Promise<void> {
     if (this.position >= position) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) =>
+      this.waiters.push({ position, resolve, reject }),
+    );
   }
 
   stop(): void {
@@ -80,6 +94,16 @@ export class ReadModel {
     this.subscription = undefined;
     this.flush();
     this.changes.complete();
+  }
+
+  /** Stops projecting; requests waiting for a position get the error. */
+  private fail(error: unknown): void {
+    this.onError(error);
+    this.subscription?.unsubscribe();
+    this.failure = new Error('The read model stopped following the log', {
+      cause: error,
+    });
+    for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure);
   }
 
   private markCaughtUp(): void {
@@ -107,8 +131,7 @@ export class ReadModel {
     } catch (error) {
       // The transaction rolled back and the checkpoint did not move, so the
       // batch is applied again when the process restarts.
-      this.onError(error);
-      this.subscription?.unsubscribe();
+      this.fail(error);
       return;
     }
     this.position = result.position;
