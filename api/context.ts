@@ -8,7 +8,7 @@ import type { EngineStatus } from '../workers/tools/tool.ts';
 import type { ApiKeys } from './auth.ts';
 import type { JobService } from './job-service.ts';
 
-/** What every route module needs from the composition root. */
+/** Dependencies that every route module gets from the composition root. */
 export interface ApiContext {
   store: EventStore;
   storage: BlobStorage;

@@ -269,9 +269,9 @@ export class JobService {
     });
     const balance = () => this.deps.readModel.queries.balance(workspaceId) ?? 0;
 
-    // Deciding once before the inline input is stored keeps a request that
-    // is refused (402) from leaving a blob behind; the lock below decides
-    // again on the current balance.
+    // A first decision before the inline input is stored means a refused
+    // request (402) leaves no blob behind. The lock below decides again on
+    // the current balance.
     await this.ensureWorkspace(workspaceId);
     decide(createCommand(balance()), undefined, now);
 

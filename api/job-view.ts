@@ -2,7 +2,7 @@ import type { JobState } from '../domain/job-state.ts';
 import { isTerminal } from '../domain/job-state.ts';
 import type { UrlSigner } from '../storage/signed-urls.ts';
 
-/** The public representation of a job. */
+/** Presents a job as the API returns it. */
 export function presentJob(job: JobState, signer: UrlSigner) {
   const awaitingUpload =
     job.stage === 'awaiting_upload' &&

@@ -7,9 +7,9 @@ import { compareReadModels, rebuildReadModel } from '../projections/rebuild.ts';
 import type { Config } from './config.ts';
 
 /**
- * Rebuilds the read model from the log. With `verify`, the rebuild goes to a
- * scratch database up to the live checkpoint and every difference with the
- * live tables is printed; otherwise it replaces the live database.
+ * Rebuilds the read model from the log and replaces the live database. With
+ * `verify`, it rebuilds into a scratch database up to the live checkpoint
+ * instead, and prints every difference with the live tables.
  */
 export async function replay(config: Config, verify: boolean): Promise<number> {
   const store = openSqliteEventStore({

@@ -31,8 +31,8 @@ export interface RunningService {
 }
 
 /**
- * The composition root: opens the embedded event store and blob storage and
- * starts the API, the worker or both on them.
+ * Opens the embedded event store and blob storage and starts the API, the
+ * worker or both on them. This is the composition root.
  */
 export async function startService(
   config: Config,

@@ -8,7 +8,7 @@ export interface ToolDefinition {
   title: string;
   description: string;
   engine: Engine;
-  /** False while the tool has no implementation; the catalog says so. */
+  /** False while the tool has no implementation, so it is listed unavailable. */
   implemented: boolean;
   input: {
     contentTypes: readonly string[];

@@ -1,7 +1,7 @@
 /**
  * Credit rules. A job is charged its tool's credits when it is created. A
  * queued job that is canceled, a failed job and an upload that never came
- * are refunded in full; a running job that is canceled keeps at most one
+ * are refunded in full. A running job that is canceled keeps at most one
  * credit, for the engine time it used.
  */
 

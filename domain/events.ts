@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * Every event of the log, as zod schemas. Each event type has a schema
- * version stored in the event's metadata; a reader upcasts older versions
- * to the current one and the log is never rewritten.
+ * version stored in the event's metadata. A reader upcasts older versions
+ * to the current one, so the log is never rewritten.
  */
 
 const isoTime = z.iso.datetime();

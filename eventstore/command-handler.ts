@@ -6,7 +6,7 @@ export interface StreamEvent {
   data: unknown;
 }
 
-/** How a stream's recorded events fold into state. */
+/** Parsing and folding rules for a stream's recorded events. */
 export interface StreamModel<State, Event extends StreamEvent> {
   parse(recorded: RecordedEvent): Event | undefined;
   evolve(state: State | undefined, event: Event): State | undefined;
@@ -39,8 +39,8 @@ export async function loadStream<State, Event extends StreamEvent>(
 /**
  * Runs a command against a stream with optimistic concurrency: load, decide,
  * append at the revision read. When another writer got in between, the
- * command is decided again on the new state, up to `retries` times; a lost
- * race beyond that surfaces as `WrongExpectedVersion`.
+ * command is decided again on the new state, up to `retries` times. A race
+ * lost after that throws `WrongExpectedVersion`.
  */
 export async function handleCommand<State, Event extends StreamEvent>(
   store: EventStore,

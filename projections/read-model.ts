@@ -15,7 +15,7 @@ export interface JobChange {
 
 /**
  * The read model of one process: follows the log from its checkpoint,
- * applies events in batches, answers queries, and tells listeners which jobs
+ * applies events in batches, serves queries, and tells listeners which jobs
  * changed.
  */
 export class ReadModel {

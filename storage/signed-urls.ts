@@ -8,7 +8,7 @@ export type BlobAccess = 'input' | 'output';
  * method, job, blob and expiry, so a URL cannot be reused for anything else.
  */
 export class UrlSigner {
-  /** `publicUrl` is read at signing time, once the server knows its port. */
+  /** `publicUrl` is read at signing time, after the server has bound its port. */
   constructor(
     private readonly secret: string,
     private readonly publicUrl: () => string,

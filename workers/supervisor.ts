@@ -46,7 +46,7 @@ export class Supervisor {
     this.timer = undefined;
   }
 
-  /** Whether the job needs nothing more from any worker. */
+  /** Returns whether the job needs nothing more from any worker. */
   isSettled(state: JobState): boolean {
     return (
       isTerminal(state) &&
