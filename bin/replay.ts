@@ -5,6 +5,7 @@ import { readCheckpoint } from '../projections/apply.ts';
 import { openReadModelDatabase } from '../projections/database.ts';
 import { compareReadModels, rebuildReadModel } from '../projections/rebuild.ts';
 import type { Config } from './config.ts';
+import { READ_MODEL_LOCK, readModelOwner } from './read-model-lock.ts';
 
 /**
  * Rebuilds the read model from the log and replaces the live database. With
@@ -12,6 +13,15 @@ import type { Config } from './config.ts';
  * instead, and prints every difference with the live tables.
  */
 export async function replay(config: Config, verify: boolean): Promise<number> {
+  const owner = readModelOwner(join(config.dataDir, READ_MODEL_LOCK));
+  if (!verify && owner !== undefined) {
+    console.error(
+      `replay: the API (process ${owner}) is using the read model; stop it ` +
+        'first, or run replay --verify, which leaves the live model alone',
+    );
+    return 1;
+  }
+
   const store = openSqliteEventStore({
     path: join(config.dataDir, 'events.sqlite'),
   });
@@ -60,9 +70,16 @@ export async function replay(config: Config, verify: boolean): Promise<number> {
         `difference in ${difference.table} ${difference.key}:\n  live:    ${difference.live ?? '(missing)'}\n  rebuilt: ${difference.rebuilt ?? '(missing)'}`,
       );
     }
+    const head = await store.headPosition();
+    if (head > checkpoint) {
+      console.log(
+        `replay: the live read model has applied the log up to position ` +
+          `${checkpoint} of ${head}; the API applies the rest when it runs`,
+      );
+    }
     console.log(
       found.length === 0
-        ? 'replay: the live read model matches the log'
+        ? `replay: the live read model matches the log up to position ${checkpoint}`
         : `replay: ${found.length} differences`,
     );
     return found.length === 0 ? 0 : 1;

@@ -19,6 +19,7 @@ import {
   engineStatus,
 } from '../workers/tools/index.ts';
 import type { Config } from './config.ts';
+import { lockReadModel, READ_MODEL_LOCK } from './read-model-lock.ts';
 
 export type Role = 'api' | 'worker';
 
@@ -39,6 +40,11 @@ export async function startService(
   roles: readonly Role[],
   logger: Logger,
 ): Promise<RunningService> {
+  // Claimed before anything starts, so a second API on this data dir stops
+  // here instead of projecting into the same read model.
+  const releaseReadModel = roles.includes('api')
+    ? lockReadModel(join(config.dataDir, READ_MODEL_LOCK))
+    : () => {};
   const store: EventStore = openSqliteEventStore({
     path: join(config.dataDir, 'events.sqlite'),
   });
@@ -70,10 +76,11 @@ export async function startService(
   }
 
   if (roles.includes('api')) {
-    const readModel = new ReadModel(
-      store,
-      openReadModelDatabase(join(config.dataDir, 'readmodel.sqlite')),
-      (error) => logger.error({ err: error }, 'read model projection failed'),
+    const readModelDatabase = openReadModelDatabase(
+      join(config.dataDir, 'readmodel.sqlite'),
+    );
+    const readModel = new ReadModel(store, readModelDatabase, (error) =>
+      logger.error({ err: error }, 'read model projection failed'),
     );
     await readModel.start();
 
@@ -115,6 +122,8 @@ export async function startService(
     closers.unshift(async () => {
       await app.close();
       readModel.stop();
+      readModelDatabase.close();
+      releaseReadModel();
     });
   }
 

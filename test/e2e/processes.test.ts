@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,7 @@ describe('separate API and worker processes', () => {
         }),
       );
 
-    const clean = await replay();
+    const clean = await replay('--verify');
     expect(clean.stdout).toContain('matches the log');
     expect(clean.code).toBe(0);
 
@@ -114,8 +115,42 @@ describe('separate API and worker processes', () => {
     ).run();
     db.close();
 
-    const tampered = await replay();
+    const tampered = await replay('--verify');
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toContain('difference in balances ws_a');
+
+    const rebuild = await replay();
+    expect(rebuild.code).toBe(1);
+  }, 60_000);
+
+  it('second API on one data dir refuses to start', async () => {
+    const second = start('serve');
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain('The read model is in use by process');
+  }, 30_000);
+
+  it('SIGINT after a Chromium job shuts down cleanly', async () => {
+    for (const started of processes) started.child.kill('SIGKILL');
+    await Promise.all(processes.map((started) => started.exited));
+
+    const all = spawnService('all', env);
+    processes.push(all);
+    const client = new Client(await all.url);
+    const { body: job } = await client.createJob({
+      toolSlug: 'html-to-pdf-api',
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: '<p>bye</p>',
+        options: {},
+      },
+    });
+    await client.waitForStatus(job.id, ['succeeded']);
+
+    all.child.kill('SIGINT');
+    expect(await all.exited).toBe(0);
+    expect(all.output()).toContain('worker stopped');
+    expect(existsSync(join(dataDir, 'readmodel.pid'))).toBe(false);
+    expect(existsSync(join(dataDir, 'readmodel.sqlite-wal'))).toBe(false);
   }, 60_000);
 });

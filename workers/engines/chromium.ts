@@ -187,6 +187,12 @@ export class ChromiumPool {
       executablePath,
       args: LAUNCH_ARGS,
       timeout: LAUNCH_TIMEOUT_MS,
+      // Playwright's own handlers would exit the process with code 130 on
+      // Ctrl-C before the service has shut down; the service closes the
+      // pool itself.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
     const pooled: PooledBrowser = {
       browser,

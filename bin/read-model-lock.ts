@@ -1,0 +1,45 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+/** Pid file of the API process that owns the data dir's read model. */
+export const READ_MODEL_LOCK = 'readmodel.pid';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Returns the pid of a live process holding the lock, if any. */
+export function readModelOwner(lockPath: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lockPath, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * Claims the read model for this process with a pid file, so that a second
+ * API process or a replay cannot write to it at the same time. A lock left
+ * by a process that died is taken over. Returns the release function.
+ */
+export function lockReadModel(lockPath: string): () => void {
+  const owner = readModelOwner(lockPath);
+  if (owner !== undefined && owner !== process.pid) {
+    throw new Error(
+      `The read model is in use by process ${owner} (${lockPath}). Stop ` +
+        'that process, or give this one its own BORINGKIT_DATA_DIR.',
+    );
+  }
+  writeFileSync(lockPath, `${process.pid}\n`);
+  return () => {
+    if (readModelOwner(lockPath) === process.pid)
+      rmSync(lockPath, { force: true });
+  };
+}
