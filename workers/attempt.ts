@@ -76,6 +76,7 @@ export async function runAttempt(
     Math.max(0, Date.parse(job.deadlineAt) - Date.now()),
   );
 
+  let outputWritten = false;
   log.info('attempt started');
   try {
     const inputPath = join(workDir, 'input');
@@ -99,11 +100,12 @@ export async function runAttempt(
     controller.signal.throwIfAborted();
 
     report('finalizing');
+    outputWritten = true;
     const stored = await storage.write(
       outputKey(job.id),
       createReadStream(output.path),
     );
-    if (stored.sizeBytes === 0) {
+    if (stored.sizeBytes === 0 && !output.emptyAllowed) {
       throw new Error(
         `${job.toolSlug} reported success but wrote an empty output`,
       );
@@ -132,6 +134,7 @@ export async function runAttempt(
     }
     log.info({ sizeBytes: stored.sizeBytes }, 'attempt succeeded');
   } catch (error) {
+    if (outputWritten) await storage.remove(outputKey(job.id));
     await recordFailure(error, controller, job, deps, log);
   } finally {
     clearInterval(heartbeat);

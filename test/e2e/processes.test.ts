@@ -90,18 +90,19 @@ describe('separate API and worker processes', () => {
   }, 120_000);
 
   it('replay --verify matches, then reports a tampered row', async () => {
-    const replay = () =>
+    const replay = (...flags: string[]) =>
       run(
         process.execPath,
-        ['--import', 'tsx', 'bin/boringkit.ts', 'replay', '--verify'],
+        ['--import', 'tsx', 'bin/boringkit.ts', 'replay', ...flags],
         {
           env: { ...process.env, ...env },
         },
       ).then(
-        ({ stdout }) => ({ code: 0, stdout }),
-        (error: { code: number; stdout: string }) => ({
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => ({
           code: error.code,
           stdout: error.stdout,
+          stderr: error.stderr,
         }),
       );
 
@@ -119,8 +120,10 @@ describe('separate API and worker processes', () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toContain('difference in balances ws_a');
 
+    // The API from the first test still owns the read model.
     const rebuild = await replay();
     expect(rebuild.code).toBe(1);
+    expect(rebuild.stdout + rebuild.stderr).toContain('stop it first');
   }, 60_000);
 
   it('second API on one data dir refuses to start', async () => {

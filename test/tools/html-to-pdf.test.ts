@@ -97,6 +97,26 @@ describe('html-to-pdf', () => {
     expect(output.contentType).toBe('application/pdf');
   });
 
+  it('ignores window.print on load', async () => {
+    const { context } = await makeRun(
+      '<body onload="window.print()"><h1>Invoice 42</h1></body>',
+    );
+
+    const output = await runner.run(context);
+
+    expect(await pdfText(output.path)).toContain('Invoice 42');
+  });
+
+  it('rejects margins larger than the page', async () => {
+    const { context } = await makeRun('<p>squeezed</p>', 'text/html', {
+      margin: { top: '20in', bottom: '20in' },
+    });
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_options' });
+  });
+
   it('accepts a JSON payload', async () => {
     const payload = JSON.stringify({ html: '<p>From JSON</p>' });
     const { context } = await makeRun(payload, 'application/json');

@@ -169,6 +169,57 @@ describe('pdf-to-text', () => {
     expect(error).toMatchObject({ code: 'invalid_input' });
   });
 
+  it('accepts a blank one-page PDF', async () => {
+    const input = join(root, 'blank.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>',
+      ]),
+    );
+    const { context } = await makeRun(input);
+
+    const output = await runner.run(context);
+
+    expect(output.emptyAllowed).toBe(true);
+    expect(await readFile(output.path, 'utf8')).toBe('');
+    expect(output.metadata.pagesWithoutText).toEqual([1]);
+  });
+
+  it('rejects a PDF with no pages as invalid_input', async () => {
+    const input = join(root, 'empty.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [] /Count 0 >>',
+      ]),
+    );
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects a circular page tree as invalid_input', async () => {
+    const input = join(root, 'circular.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [2 0 R] /Count 1 >>',
+      ]),
+    );
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
   it('rejects an encrypted PDF as encrypted_pdf', async () => {
     // O and U are random, so the empty password matches neither and the
     // reader must ask for a password before it can read anything.

@@ -120,6 +120,10 @@ async function renderPdf(
   timeoutMs: number,
 ): Promise<{ pdf: Buffer; blockedRequests: number }> {
   const blocked = await blockNetwork(browserContext);
+  // A page that calls print() on load (common in invoice templates) would
+  // hold Chromium's print job, and page.pdf() would fail with "Page is
+  // already being printed".
+  await browserContext.addInitScript('window.print = () => {};');
   const page = await browserContext.newPage();
 
   // setContent writes the HTML into about:blank, so no file: or http:
@@ -128,12 +132,27 @@ async function renderPdf(
     waitUntil: 'load',
     timeout: timeoutMs,
   });
-  const pdf = await page.pdf({
-    format: options.format,
-    landscape: options.landscape,
-    printBackground: options.printBackground,
-    margin: options.margin,
-  });
+  let pdf: Buffer;
+  try {
+    pdf = await page.pdf({
+      format: options.format,
+      landscape: options.landscape,
+      printBackground: options.printBackground,
+      margin: options.margin,
+    });
+  } catch (error) {
+    if (
+      error instanceof Error &&
+      /content area is empty/i.test(error.message)
+    ) {
+      throw new InvalidInputError(
+        'The margins leave no room for content on a ' +
+          `${options.format} page. Use smaller margins.`,
+        'invalid_options',
+      );
+    }
+    throw error;
+  }
   return { pdf, blockedRequests: blocked.count };
 }
 

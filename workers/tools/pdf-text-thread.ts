@@ -77,7 +77,7 @@ function pageTextFromItems(items: TextContent['items']): string {
     .trim();
 }
 
-function inputError(error: unknown): PdfTextMessage | undefined {
+function inputError(error: unknown): PdfTextMessage {
   const name = error instanceof Error ? error.name : '';
   const detail = error instanceof Error ? error.message : String(error);
 
@@ -91,16 +91,15 @@ function inputError(error: unknown): PdfTextMessage | undefined {
         'again.',
     };
   }
-  if (name === 'InvalidPDFException') {
-    return {
-      type: 'failed',
-      code: 'invalid_input',
-      message:
-        `The file is not a readable PDF (pdf.js: ${detail}). Check that ` +
-        'it is a complete, uncorrupted PDF.',
-    };
-  }
-  return undefined;
+  // pdf.js parses in JavaScript and calls no engine that could fail for a
+  // passing reason, so any error it throws is caused by the input.
+  return {
+    type: 'failed',
+    code: 'invalid_input',
+    message:
+      `The file is not a readable PDF (pdf.js: ${detail}). Check that ` +
+      'it is a complete, uncorrupted PDF.',
+  };
 }
 
 async function extractText(
@@ -121,6 +120,14 @@ async function extractText(
 
   try {
     const pages = document.numPages;
+    if (pages === 0) {
+      post({
+        type: 'failed',
+        code: 'invalid_input',
+        message: 'The PDF has no pages. Upload a PDF with at least one page.',
+      });
+      return;
+    }
     if (pages > job.maxPages) {
       post({
         type: 'failed',
@@ -164,11 +171,6 @@ if (parentPort) {
   const post = (message: PdfTextMessage) => port.postMessage(message);
 
   extractText(workerData as PdfTextJob, post).catch((error: unknown) => {
-    post(
-      inputError(error) ?? {
-        type: 'failed',
-        message: error instanceof Error ? error.message : String(error),
-      },
-    );
+    post(inputError(error));
   });
 }

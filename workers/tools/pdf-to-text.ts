@@ -133,6 +133,7 @@ export function createPdfToTextRunner(): ToolRunner {
       path: outputPath,
       name: `${parse(context.input.name).name || 'output'}.txt`,
       contentType: 'text/plain; charset=utf-8',
+      emptyAllowed: true,
       metadata,
     };
   }

@@ -29,6 +29,11 @@ export interface ToolOutput {
   name: string;
   contentType: string;
   metadata: Record<string, unknown>;
+  /**
+   * Whether an empty file is a real result (text of pages without text).
+   * An empty output of any other tool fails the attempt.
+   */
+  emptyAllowed?: boolean;
 }
 
 export interface ToolRunner {
