@@ -131,6 +131,8 @@ export async function startService(
     url,
     worker,
     async close() {
+      // No new attempts start while the API finishes its requests.
+      worker?.stopClaiming();
       for (const close of closers) await close();
       await store.close();
     },

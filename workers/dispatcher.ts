@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   logger: Logger;
   /** How often the supervisor sweeps leases, deadlines and retention. */
   supervisorIntervalMs?: number;
+  /** How long `stop` lets running attempts finish before aborting them. */
+  shutdownGraceMs?: number;
 }
 
 interface TrackedJob {
@@ -96,9 +98,34 @@ export class Dispatcher {
     });
   }
 
-  /** Stops claiming, aborts running attempts and waits for them. */
+  /** Stops claiming new attempts; running ones go on. */
+  stopClaiming(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Stops claiming, gives running attempts `shutdownGraceMs` to finish,
+   * then aborts the rest and waits for them. The log is followed until
+   * then, so a cancel still reaches a draining attempt.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    const { logger, workerId } = this.options;
+    if (this.running.size > 0) {
+      logger.info(
+        { workerId, attempts: this.running.size },
+        'worker draining running attempts',
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.options.shutdownGraceMs ?? 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+
     this.subscription?.unsubscribe();
     this.supervisor.stop();
     for (const controller of this.active.values()) {

@@ -72,15 +72,17 @@ export class Supervisor {
 
   private due(state: JobState, now: number): JobCommand | undefined {
     if (isTerminal(state)) return this.dueRetention(state, now);
-    if (passed(state.deadlineAt, now)) return { type: 'ExpireDeadline' };
-    if (state.status === 'running' && passed(state.leaseExpiresAt, now)) {
-      return { type: 'ExpireLease', attempt: state.attempt };
-    }
+    // The first upload intent expires with the deadline at the latest, so
+    // a job still waiting for its input fails as upload_expired.
     if (
       state.stage === 'awaiting_upload' &&
       passed(state.uploadIntentExpiresAt, now)
     ) {
       return { type: 'ExpireUpload' };
+    }
+    if (passed(state.deadlineAt, now)) return { type: 'ExpireDeadline' };
+    if (state.status === 'running' && passed(state.leaseExpiresAt, now)) {
+      return { type: 'ExpireLease', attempt: state.attempt };
     }
     return undefined;
   }

@@ -137,9 +137,21 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
     scope.put('/blobs/jobs/:id/input', async (request: BlobRequest, reply) => {
       const jobId = request.params.id;
       if (!verify(request, 'PUT', 'input')) {
+        const { state } = await loadStream(
+          context.store,
+          jobStream(jobId),
+          jobModel,
+        );
+        const renewable =
+          state?.stage === 'awaiting_upload' &&
+          !isTerminal(state) &&
+          Date.parse(state.deadlineAt) > Date.now();
         throw errors.uploadIntentExpired(
-          'This upload URL expired. Request a new one with ' +
-            `POST /v1/jobs/${jobId}/upload-intent.`,
+          renewable
+            ? 'This upload URL expired. Request a new one with ' +
+                `POST /v1/jobs/${jobId}/upload-intent.`
+            : `This upload URL expired and job ${jobId} no longer takes an ` +
+                'upload. Create a new job.',
         );
       }
 

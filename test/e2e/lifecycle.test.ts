@@ -83,6 +83,21 @@ describe('job lifecycle with a worker', () => {
     expect(late.body.code).toBe('UPLOAD_INTENT_EXPIRED');
   });
 
+  it('upload missing at the deadline is upload_expired', async () => {
+    const png = await makePng(8, 8);
+    const { body: job } = await client.createJob({
+      toolSlug: 'image-compress-api',
+      input: fileInput('never.png', 'image/png', png),
+      deadlineSeconds: 1,
+    });
+    const failed = await client.waitForStatus(job.id, ['failed'], 10_000);
+    expect(failed.failure.code).toBe('upload_expired');
+
+    const late = await client.upload(job, png);
+    expect(late.status).toBe(410);
+    expect(late.body.detail).toContain('Create a new job');
+  });
+
   it('corrupt image fails as invalid input without retry', async () => {
     const png = await makePng(16, 16);
     const corrupt = Buffer.concat([png.subarray(0, 40), Buffer.alloc(400, 7)]);
