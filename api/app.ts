@@ -3,7 +3,19 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loggerOptions } from './logging.ts';
 import type { ApiContext } from './context.ts';
-import { registerProblemHandlers } from './problems.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The workspace of the request's API key, set for every /v1 route. */
+    workspaceId: string;
+  }
+}
+import {
+  answerClientError,
+  fromFrameworkError,
+  registerProblemHandlers,
+  sendProblem,
+} from './problems.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerCreditRoutes } from './routes/credits.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
@@ -19,12 +31,28 @@ export async function buildApp(
       pino(loggerOptions())) as FastifyBaseLogger,
     // Upload bodies are streamed by their own route, not buffered.
     bodyLimit: 1024 * 1024,
+    // `__proto__` and `constructor.prototype` keys are dropped from JSON
+    // bodies instead of failing the request as invalid JSON.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply, fromFrameworkError(error)),
+    clientErrorHandler: answerClientError,
   });
 
   registerProblemHandlers(app);
   // Request bodies are JSON; other media types get a 415 problem.
   app.removeContentTypeParser('text/plain');
   await app.register(websocket);
+
+  // Every /v1 request is authenticated before its body is parsed, so a
+  // request without a valid key gets 401 whatever else is wrong with it.
+  app.decorateRequest('workspaceId', '');
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/') || request.url === '/v1') {
+      request.workspaceId = context.apiKeys.authenticate(request);
+    }
+  });
 
   app.get('/healthz', async (_request, reply) => {
     if (context.readModel.stopped) {

@@ -12,28 +12,31 @@ import { parseOrThrow } from './validation.ts';
 
 const options = z.record(z.string(), z.unknown()).default({});
 
+// Control and format characters (bidi overrides among them) could disguise
+// the name in a download's Content-Disposition.
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(
+    /^[^\\/\p{Cc}\p{Cf}]+$/u,
+    'a file name without slashes, control or format characters',
+  )
+  .refine((name) => !/^\.+$/.test(name), 'a file name that is not only dots');
+
 export const createJobRequest = z.strictObject({
   toolSlug: z.string().min(1),
   input: z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('file'),
-      name: z
-        .string()
-        .min(1)
-        .max(255)
-        .regex(/^[^\\/\p{Cc}]+$/u, 'a file name without slashes or controls'),
+      name: fileName,
       contentType: z.string().min(1).max(255),
       sizeBytes: z.number().int().positive(),
       options,
     }),
     z.strictObject({
       kind: z.literal('text'),
-      name: z
-        .string()
-        .min(1)
-        .max(255)
-        .regex(/^[^\\/\p{Cc}]+$/u, 'a file name without slashes or controls')
-        .optional(),
+      name: fileName.optional(),
       contentType: z.string().min(1).max(255),
       text: z.string().min(1),
       options,
@@ -168,12 +171,9 @@ export function parseInput(
     name: input.name ?? defaultTextName(contentType),
     contentType,
     sizeBytes,
-    options: parseOrThrow(
-      tool.options,
-      input.options,
-      errors.invalidOptions,
-      'input.options',
-    ),
+    options: parseOrThrow(tool.options, input.options, errors.invalidOptions, {
+      prefix: 'input.options',
+    }),
   };
 }
 function defaultTextName(contentType: string): string {

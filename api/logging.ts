@@ -1,7 +1,22 @@
 import type { LoggerOptions } from 'pino';
 
-function redactQuery(url: string): string {
-  return url.replace(/([?&](signature|token)=)[^&]*/g, '$1REDACTED');
+const SECRET_PARAMETERS = new Set(['signature', 'token']);
+
+/**
+ * Replaces the values of secret query parameters. The query is decoded
+ * first, so an encoded name such as `%73ignature` is caught as well.
+ */
+export function redactQuery(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+
+  const parameters = new URLSearchParams(url.slice(start + 1));
+  for (const name of new Set(parameters.keys())) {
+    if (SECRET_PARAMETERS.has(name.toLowerCase())) {
+      parameters.set(name, 'REDACTED');
+    }
+  }
+  return `${url.slice(0, start)}?${parameters.toString()}`;
 }
 
 /**

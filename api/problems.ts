@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError, errors } from '../domain/errors.ts';
 
@@ -62,6 +63,50 @@ function fromFastifyError(error: FastifyError): DomainError | undefined {
     );
   }
   return undefined;
+}
+
+/** Maps the router's own errors, which it raises before any route runs. */
+export function fromFrameworkError(error: FastifyError): DomainError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new DomainError(
+      'PATH_PARAMETER_TOO_LONG',
+      414,
+      'Path parameter too long',
+      'A path parameter is longer than 100 characters. Job ids are 30 ' +
+        'characters, such as job_01JF8Z5QK0000000000000000.',
+    );
+  }
+  return new DomainError(
+    'INVALID_URL',
+    400,
+    'Invalid URL',
+    'The request URL could not be parsed. Check its percent-encoding.',
+  );
+}
+
+/**
+ * Answers an HTTP request that Node could not parse with a problem, as
+ * every other error is answered. A reset connection gets nothing.
+ */
+export function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const body = JSON.stringify({
+    type: `${PROBLEM_TYPE_BASE}malformed-http-request`,
+    title: 'Malformed HTTP request',
+    status: 400,
+    code: 'MALFORMED_HTTP_REQUEST',
+    detail: 'The HTTP request could not be parsed; send a well-formed request.',
+  });
+  socket.end(
+    'HTTP/1.1 400 Bad Request\r\n' +
+      'Content-Type: application/problem+json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 /** Turns every error and unknown route into RFC 9457 problem details. */

@@ -50,7 +50,8 @@ export class LocalBlobStorage implements BlobStorage {
   async write(key: string, body: Readable): Promise<StoredBlob> {
     const target = this.pathOf(key);
     const directory = path.dirname(target);
-    await mkdir(directory, { recursive: true });
+    // Inputs and outputs are readable by the service's user alone.
+    await mkdir(directory, { recursive: true, mode: 0o700 });
 
     const temporary = `${target}.tmp-${randomBytes(8).toString('hex')}`;
     const hash = createHash('sha256');
@@ -73,7 +74,11 @@ export class LocalBlobStorage implements BlobStorage {
       await pipeline(
         body,
         measure,
-        createWriteStream(temporary, { flags: 'wx', flush: true }),
+        createWriteStream(temporary, {
+          flags: 'wx',
+          flush: true,
+          mode: 0o600,
+        }),
       );
       await rename(temporary, target);
     } catch (error) {

@@ -65,8 +65,3 @@ export class UrlSigner {
       .digest('base64url');
   }
 }
-
-/** Drops the signature from a signed URL, for logs. */
-export function redactSignature(url: string): string {
-  return url.replace(/([?&]signature=)[^&]*/g, '$1REDACTED');
-}

@@ -105,7 +105,18 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
     const temporary = join(context.uploadTempDir, `${job.id}-${randomUUID()}`);
     try {
       const { guard, received } = sizeGuard(declaredSize);
-      await pipeline(request.raw, guard, createWriteStream(temporary));
+      await pipeline(request.raw, guard, createWriteStream(temporary)).catch(
+        (error: unknown) => {
+          if (error instanceof DomainError || !request.raw.destroyed) {
+            throw error;
+          }
+          // The client went away mid-upload: nothing to store, no fault here.
+          throw errors.uploadTooShort(
+            `The connection closed after ${received()} of the declared ` +
+              `${declaredSize} bytes. PUT the whole file again.`,
+          );
+        },
+      );
       if (received() < declaredSize) {
         throw errors.uploadTooShort(
           `The upload ended after ${received()} of the declared ` +

@@ -6,7 +6,7 @@ export function registerCreditRoutes(
   context: ApiContext,
 ) {
   app.get('/v1/credits', async (request) => {
-    const workspaceId = context.apiKeys.authenticate(request);
+    const { workspaceId } = request;
     await context.jobs.ensureWorkspace(workspaceId);
     const { queries } = context.readModel;
     return {

@@ -53,7 +53,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
     '/v1/jobs',
     { bodyLimit: CREATE_BODY_LIMIT },
     async (request, reply) => {
-      const workspaceId = context.apiKeys.authenticate(request);
+      const { workspaceId } = request;
       const key = idempotencyKey(request);
       const { job, replayed } = await jobs.createJob(
         workspaceId,
@@ -71,8 +71,15 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   );
 
   app.get('/v1/jobs', async (request) => {
-    const workspaceId = context.apiKeys.authenticate(request);
-    const query = parseOrThrow(listQuery, request.query, errors.invalidRequest);
+    const { workspaceId } = request;
+    const query = parseOrThrow(
+      listQuery,
+      request.query,
+      errors.invalidRequest,
+      {
+        root: 'query',
+      },
+    );
     const page = context.readModel.queries.listJobs({
       workspaceId,
       status: query.status,
@@ -90,13 +97,13 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   });
 
   app.get('/v1/jobs/:id', async (request: JobRequest) => {
-    const workspaceId = context.apiKeys.authenticate(request);
+    const { workspaceId } = request;
     return presentJob(jobs.getJob(workspaceId, request.params.id), signer);
   });
 
   const commandRoute = (path: string, command: JobCommand, event: string) =>
     app.post(path, async (request: JobRequest) => {
-      const workspaceId = context.apiKeys.authenticate(request);
+      const { workspaceId } = request;
       const jobId = request.params.id;
       const job = await jobs.command(
         workspaceId,
@@ -111,7 +118,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   commandRoute('/v1/jobs/:id/close', { type: 'CloseJob' }, 'job closed');
 
   app.post('/v1/jobs/:id/upload-intent', async (request: JobRequest) => {
-    const workspaceId = context.apiKeys.authenticate(request);
+    const { workspaceId } = request;
     const job = await jobs.issueUploadIntent(
       workspaceId,
       request.params.id,
@@ -121,7 +128,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   });
 
   app.get('/v1/jobs/:id/download-intent', async (request: JobRequest) => {
-    const workspaceId = context.apiKeys.authenticate(request);
+    const { workspaceId } = request;
     const { job, expiresAt } = await jobs.issueDownloadIntent(
       workspaceId,
       request.params.id,
@@ -139,7 +146,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   });
 
   app.get('/v1/jobs/:id/events', async (request: JobRequest) => {
-    const workspaceId = context.apiKeys.authenticate(request);
+    const { workspaceId } = request;
     const job = jobs.getJob(workspaceId, request.params.id);
     const events = await context.store.readStream(jobStream(job.id));
     return {

@@ -18,8 +18,7 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
       preValidation: async (request: StreamRequest) => {
         // NOTE: only API keys authenticate here; short-lived widget tokens in
         // a `token` query parameter are not supported yet.
-        const workspaceId = context.apiKeys.authenticate(request);
-        context.jobs.getJob(workspaceId, request.params.id);
+        context.jobs.getJob(request.workspaceId, request.params.id);
       },
     },
     (socket, request: StreamRequest) => {

@@ -78,6 +78,31 @@ describe('auth and problems', () => {
     );
   });
 
+  it('bad JSON without a key is 401', async () => {
+    const response = await fetch(`${service.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"toolSlug": ',
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('overlong job id is a 414 problem', async () => {
+    const response = await client.request('GET', `/v1/jobs/${'x'.repeat(101)}`);
+    expect(response.status).toBe(414);
+    expect(response.headers.get('content-type')).toContain(
+      'application/problem+json',
+    );
+    expect(response.body.code).toBe('PATH_PARAMETER_TOO_LONG');
+    expect(response.body.detail).not.toContain('xxxxxxxxxx');
+  });
+
+  it('unknown query parameter names the query', async () => {
+    const response = await client.request('GET', '/v1/jobs?evil=1');
+    expect(response.status).toBe(400);
+    expect(response.body.detail).toContain('(query)');
+  });
+
   it('healthz needs no key', async () => {
     const response = await fetch(`${service.url}/healthz`);
     expect(response.status).toBe(200);
@@ -158,6 +183,39 @@ describe('create job', () => {
     });
     expect(status).toBe(413);
     expect(body.code).toBe('INPUT_TOO_LARGE');
+  });
+
+  it('__proto__ key is dropped, not fatal', async () => {
+    const body = JSON.stringify(imageJob(png)).replace(
+      '{',
+      '{"__proto__":{"polluted":1},',
+    );
+    const response = await fetch(`${service.url}/v1/jobs`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${client.key}`,
+        'content-type': 'application/json',
+      },
+      body,
+    });
+    expect(response.status).toBe(201);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('file name with a bidi override is 400', async () => {
+    const { status } = await client.createJob({
+      toolSlug: 'image-compress-api',
+      input: fileInput('gpj.\u202eexe.png', 'image/png', png),
+    });
+    expect(status).toBe(400);
+  });
+
+  it('file name of only dots is 400', async () => {
+    const { status } = await client.createJob({
+      toolSlug: 'image-compress-api',
+      input: fileInput('..', 'image/png', png),
+    });
+    expect(status).toBe(400);
   });
 
   it('raising maxAttempts is 400', async () => {
@@ -269,6 +327,14 @@ describe('upload', () => {
     expect((await client.getJob(job.id)).body.stage).toBe('awaiting_upload');
   });
 
+  it('stored input is private to the service user', async () => {
+    const { body: job } = await client.createJob(imageJob(png));
+    expect((await client.upload(job, png)).status).toBe(200);
+    const { stat } = await import('node:fs/promises');
+    const info = await stat(`${service.dataDir}/blobs/jobs/${job.id}/input`);
+    expect(info.mode & 0o777).toBe(0o600);
+  });
+
   it('refused upload leaves no blob', async () => {
     const { body: job } = await client.createJob(imageJob(png));
     await client.upload(job, Buffer.concat([png, Buffer.alloc(1)]));
@@ -283,12 +349,13 @@ describe('upload', () => {
 
   it('tampered signature is 403', async () => {
     const { body: job } = await client.createJob(imageJob(png));
-    const tampered = {
-      uploadIntent: {
-        ...job.uploadIntent,
-        url: job.uploadIntent.url.replace(/signature=./, 'signature=x'),
-      },
-    };
+    // Change the signature's first character to a different one.
+    const url = job.uploadIntent.url.replace(
+      /signature=(.)/,
+      (_match: string, first: string) =>
+        `signature=${first === 'A' ? 'B' : 'A'}`,
+    );
+    const tampered = { uploadIntent: { ...job.uploadIntent, url } };
     const response = await client.upload(tampered, png, 'image/png');
     expect(response.status).toBe(403);
   });
