@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { pino } from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
@@ -218,6 +219,31 @@ describe('pdf-to-text', () => {
     const error = await runner.run(context).catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('stops a PDF whose stream inflates past the limit', async () => {
+    // 400 MB of zeros deflate to about 400 KB.
+    const stream = deflateSync(Buffer.alloc(400 * 1024 * 1024), { level: 9 });
+    const input = join(root, 'bomb.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents 4 0 R >>',
+        `<< /Length ${stream.length} /Filter /FlateDecode >>\nstream\n` +
+          stream.toString('latin1') +
+          '\nendstream',
+      ]),
+    );
+    const limited = createPdfToTextRunner({
+      memoryLimitBytes: 64 * 1024 * 1024,
+    });
+    const { context } = await makeRun(input);
+
+    const error = await limited.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'resource_limit_exceeded' });
   });
 
   it('rejects an encrypted PDF as encrypted_pdf', async () => {

@@ -35,6 +35,25 @@ const threadBootstrap = [
 const THREAD_HEAP_MB = 1024;
 
 /**
+ * Default growth of the process's resident memory that one extraction may
+ * cause. pdf.js keeps decompressed streams in ArrayBuffers outside the
+ * thread's heap limit, so a small PDF whose streams inflate to gigabytes is
+ * stopped by this watchdog instead.
+ * NOTE: the growth is measured for the whole process, so concurrent jobs
+ * count against it too; the default leaves room for them.
+ */
+const DEFAULT_MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024;
+const MEMORY_CHECK_INTERVAL_MS = 200;
+
+function resourceLimitError(detail: string): InvalidInputError {
+  return new InvalidInputError(
+    `Extracting the text needs more memory than allowed (${detail}). The ` +
+      'PDF may hold streams that inflate to gigabytes; split or re-save it.',
+    'resource_limit_exceeded',
+  );
+}
+
+/**
  * Starts pdf.js in a worker thread, which writes the text to `outputPath`.
  * Resolves with the thread's summary. On abort it terminates the thread and
  * rejects with the signal's reason.
@@ -42,6 +61,7 @@ const THREAD_HEAP_MB = 1024;
 function runTextThread(
   job: PdfTextJob,
   context: ToolRunContext,
+  memoryLimitBytes: number,
 ): Promise<ThreadResult> {
   const { signal } = context;
 
@@ -53,6 +73,17 @@ function runTextThread(
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
     let settled = false;
+    const baselineRss = process.memoryUsage.rss();
+    const watchdog = setInterval(() => {
+      const growth = process.memoryUsage.rss() - baselineRss;
+      if (growth > memoryLimitBytes) {
+        const megabytes = (bytes: number) => Math.round(bytes / 2 ** 20);
+        const detail =
+          `${megabytes(growth)} MB more resident memory, limit ` +
+          `${megabytes(memoryLimitBytes)} MB`;
+        settle(() => reject(resourceLimitError(detail)));
+      }
+    }, MEMORY_CHECK_INTERVAL_MS);
 
     // Every outcome stops the thread before the promise settles, so no write
     // to the work directory outlives the attempt.
@@ -61,6 +92,7 @@ function runTextThread(
         return;
       }
       settled = true;
+      clearInterval(watchdog);
       signal.removeEventListener('abort', onAbort);
       void worker.terminate().finally(finish);
     };
@@ -81,7 +113,13 @@ function runTextThread(
         settle(() => reject(error));
       }
     });
-    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('error', (error: NodeJS.ErrnoException) => {
+      const cause =
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? resourceLimitError(`thread heap over ${THREAD_HEAP_MB} MB`)
+          : error;
+      settle(() => reject(cause));
+    });
     worker.on('exit', (code) => {
       const error = new Error(
         `The PDF text thread exited with code ${code} before it finished.`,
@@ -107,8 +145,12 @@ function scannedPagesNote(pages: number[]): string {
  * `invalid_input` for a corrupt one and `page_limit_exceeded` above the
  * catalog's `maxPages`.
  */
-export function createPdfToTextRunner(): ToolRunner {
+export function createPdfToTextRunner(
+  settings: { memoryLimitBytes?: number } = {},
+): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
+  const memoryLimitBytes =
+    settings.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();
@@ -117,6 +159,7 @@ export function createPdfToTextRunner(): ToolRunner {
     const result = await runTextThread(
       { inputPath: context.inputPath, outputPath, maxPages },
       context,
+      memoryLimitBytes,
     );
 
     const { pages, characters, pagesWithoutText } = result;
