@@ -39,6 +39,9 @@ const LAUNCH_ARGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND',
 ];
 
+// NOTE: renderers have no memory cap. A page that allocates large typed
+// arrays can grow one renderer by gigabytes until the render timeout.
+
 /** Settings of the fresh context that each job gets. No context is shared. */
 const CONTEXT_OPTIONS: BrowserContextOptions = {
   javaScriptEnabled: true,
