@@ -94,7 +94,8 @@ export function checkTool(
     : { available: false, reason: 'the tool is not implemented yet' };
   if (!status.available) {
     throw errors.toolUnavailable(
-      `Tool ${tool.slug} is unavailable on this server: ${status.reason}.`,
+      `Tool ${tool.slug} is unavailable on this server: ` +
+        `${status.reason?.replace(/\.$/, '')}.`,
     );
   }
   return tool;
