@@ -22,7 +22,9 @@ const fileName = z
     /^[^\\/\p{Cc}\p{Cf}]+$/u,
     'a file name without slashes, control or format characters',
   )
-  .refine((name) => !/^\.+$/.test(name), 'a file name that is not only dots');
+  .refine((name) => name.trim() !== '', 'a file name that is not blank')
+  .refine((name) => !/^\.+$/.test(name), 'a file name that is not only dots')
+  .refine((name) => name.isWellFormed(), 'a file name of valid Unicode');
 
 export const createJobRequest = z.strictObject({
   toolSlug: z.string().min(1),
@@ -178,5 +180,5 @@ export function parseInput(
   };
 }
 function defaultTextName(contentType: string): string {
-  return contentType === 'application/json' ? 'input.json' : 'input.html';
+  return contentType === 'application/json' ? 'document.json' : 'document.html';
 }

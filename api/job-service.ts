@@ -52,10 +52,13 @@ export function newJobId(): string {
   return `job_${newUlid()}`;
 }
 
-/** Whole seconds, so signed URLs carry exactly the recorded expiry. */
+/**
+ * Whole seconds, rounded up so no time is lost, so that signed URLs carry
+ * exactly the recorded expiry.
+ */
 function secondsFromNow(now: Date, seconds: number): string {
   return new Date(
-    Math.floor(now.getTime() / 1000) * 1000 + seconds * 1000,
+    Math.ceil(now.getTime() / 1000) * 1000 + seconds * 1000,
   ).toISOString();
 }
 

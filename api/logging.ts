@@ -1,22 +1,31 @@
 import type { LoggerOptions } from 'pino';
 
+/** Query parameters whose plain values may appear in logs. */
+const LOGGED_PARAMETERS = new Set(['expires', 'status', 'limit', 'cursor']);
 const SECRET_PARAMETERS = new Set(['signature', 'token']);
+const PLAIN_VALUE = /^[\w-]{0,200}$/;
 
 /**
- * Replaces the values of secret query parameters. The query is decoded
- * first, so an encoded name such as `%73ignature` is caught as well.
+ * Rewrites a URL's query for logging from an allowlist: known parameters
+ * keep plain values, secrets and odd values become REDACTED, and unknown
+ * parameters are replaced whole. The query is decoded first, so a secret
+ * hidden by percent-encoding or inside another parameter is caught too.
  */
 export function redactQuery(url: string): string {
   const start = url.indexOf('?');
   if (start < 0) return url;
 
-  const parameters = new URLSearchParams(url.slice(start + 1));
-  for (const name of new Set(parameters.keys())) {
-    if (SECRET_PARAMETERS.has(name.toLowerCase())) {
-      parameters.set(name, 'REDACTED');
+  const pairs: string[] = [];
+  for (const [name, value] of new URLSearchParams(url.slice(start + 1))) {
+    if (LOGGED_PARAMETERS.has(name) && PLAIN_VALUE.test(value)) {
+      pairs.push(`${name}=${value}`);
+    } else if (LOGGED_PARAMETERS.has(name) || SECRET_PARAMETERS.has(name)) {
+      pairs.push(`${name}=REDACTED`);
+    } else {
+      pairs.push('REDACTED');
     }
   }
-  return `${url.slice(0, start)}?${parameters.toString()}`;
+  return `${url.slice(0, start)}?${pairs.join('&')}`;
 }
 
 /**

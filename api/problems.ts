@@ -73,7 +73,7 @@ export function fromFrameworkError(error: FastifyError): DomainError {
       414,
       'Path parameter too long',
       'A path parameter is longer than 100 characters. Job ids are 30 ' +
-        'characters, such as job_01JF8Z5QK0000000000000000.',
+        'characters, such as job_01JF8Z5QK00000000000000000.',
     );
   }
   return new DomainError(

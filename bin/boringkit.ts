@@ -21,6 +21,9 @@ const ROLES: Record<string, Role[]> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // The data dir holds user files, keys and the log: private to this user.
+  process.umask(0o077);
+
   const [command, ...rest] = argv;
   const config = loadConfig();
   const logger = pino(loggerOptions());

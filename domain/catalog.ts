@@ -30,11 +30,13 @@ export interface ToolDefinition {
 const MB = 1024 * 1024;
 const DAY = 24 * 60 * 60;
 
+// Four digits cover every margin that leaves room on a Tabloid page; a
+// margin too large for the chosen page still fails as invalid_options.
 const cssLength = z
   .string()
   .regex(
-    /^\d+(\.\d+)?(px|in|cm|mm)$/,
-    'a CSS length in px, in, cm or mm, such as "10mm"',
+    /^\d{1,4}(\.\d{1,3})?(px|in|cm|mm)$/,
+    'a CSS length of at most four digits in px, in, cm or mm, such as "10mm"',
   );
 
 const hexColor = z

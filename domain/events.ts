@@ -69,6 +69,11 @@ export const eventSchemas = {
     attempt: z.number().int().positive(),
     error: z.object({ code: z.string(), message: z.string() }),
     retryAt: isoTime,
+    /**
+     * True when a stopping worker gave the attempt back: it does not count
+     * against `maxAttempts`. Absent in events written before it existed.
+     */
+    released: z.boolean().optional(),
   }),
   JobSucceeded: z.object({
     at: isoTime,

@@ -43,6 +43,7 @@ export type JobCommand =
       retryable: boolean;
     }
   | { type: 'ExpireLease'; attempt: number }
+  | { type: 'ReleaseAttempt'; attempt: number }
   | {
       type: 'CompleteAttempt';
       attempt: number;
@@ -281,7 +282,7 @@ export function decide(
       if (!retryable) {
         return failJob(state, now, { ...error, retryable: false });
       }
-      if (state.attempt >= state.maxAttempts) {
+      if (state.attempt - state.releasedAttempts >= state.maxAttempts) {
         return failJob(state, now, {
           code: 'attempts_exhausted',
           message:
@@ -302,6 +303,24 @@ export function decide(
         },
       ];
     }
+
+    case 'ReleaseAttempt':
+      requireAttempt(state, command.attempt);
+      return [
+        {
+          type: 'AttemptFailed',
+          data: {
+            at: at(now),
+            attempt: command.attempt,
+            error: {
+              code: 'worker_shutdown',
+              message: `Worker ${state.workerId} stopped during the attempt.`,
+            },
+            retryAt: at(now),
+            released: true,
+          },
+        },
+      ];
 
     case 'CompleteAttempt':
       requireAttempt(state, command.attempt);

@@ -21,6 +21,8 @@ export interface JobState {
   progress: number;
   attempt: number;
   retryCount: number;
+  /** Attempts that stopping workers gave back; they do not count. */
+  releasedAttempts: number;
   maxAttempts: number;
   deadlineAt: string;
   retentionSeconds: number;
@@ -99,6 +101,7 @@ export function evolve(
       progress: 0,
       attempt: 0,
       retryCount: 0,
+      releasedAttempts: 0,
       maxAttempts: data.maxAttempts,
       deadlineAt: data.deadlineAt,
       retentionSeconds: data.retentionSeconds,
@@ -165,6 +168,8 @@ export function evolve(
         workerId: null,
         leaseExpiresAt: null,
         retryAt: event.data.retryAt,
+        releasedAttempts:
+          state.releasedAttempts + (event.data.released ? 1 : 0),
         updatedAt: at,
       };
     case 'JobSucceeded': {

@@ -158,12 +158,7 @@ async function recordFailure(
       await tryJobCommand(
         deps.store,
         job.id,
-        {
-          type: 'FailAttempt',
-          attempt: job.attempt,
-          error: { code: 'worker_shutdown', message: 'The worker stopped.' },
-          retryable: true,
-        },
+        { type: 'ReleaseAttempt', attempt: job.attempt },
         deps.metadata,
       );
     }

@@ -156,6 +156,28 @@ describe('create job', () => {
     expect(body.errors[0].path).toBe('input.options.quality');
   });
 
+  it('absurd margin is 400', async () => {
+    const { status, body } = await client.createJob({
+      toolSlug: 'html-to-pdf-api',
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: '<p>x</p>',
+        options: { margin: { top: '99999999999in' } },
+      },
+    });
+    expect(status).toBe(400);
+    expect(body.errors[0].path).toBe('input.options.margin.top');
+  });
+
+  it('blank file name is 400', async () => {
+    const { status } = await client.createJob({
+      toolSlug: 'image-compress-api',
+      input: fileInput('   ', 'image/png', png),
+    });
+    expect(status).toBe(400);
+  });
+
   it('missing field is 400', async () => {
     const { status, body } = await client.createJob({
       toolSlug: 'image-compress-api',

@@ -185,6 +185,44 @@ describe('job decider', () => {
     expect(refunded(events)).toBe(2);
   });
 
+  it('released attempts do not count', () => {
+    const release = (attempt: number): [JobCommand, Date] => [
+      { type: 'ReleaseAttempt', attempt },
+      later(10 * attempt + 5),
+    ];
+    const state = given(
+      [create, T0],
+      [upload, later(1)],
+      [start, later(2)],
+      release(1),
+      [start, later(20)],
+      release(2),
+      [start, later(30)],
+      release(3),
+      [start, later(40)],
+    );
+    expect(state?.attempt).toBe(4);
+    expect(state?.releasedAttempts).toBe(3);
+    const events = decide(
+      { type: 'ExpireLease', attempt: 4 },
+      state,
+      later(200),
+    );
+    expect(types(events)).toEqual(['AttemptFailed']);
+  });
+
+  it('release retries at once', () => {
+    const state = given([create, T0], [upload, later(1)], [start, later(2)]);
+    const events = decide(
+      { type: 'ReleaseAttempt', attempt: 1 },
+      state,
+      later(3),
+    );
+    const next = evolve(state, events[0]!);
+    expect(next?.retryAt).toBe(later(3).toISOString());
+    expect(next?.status).toBe('queued');
+  });
+
   it('invalid input fails without retry', () => {
     const state = given([create, T0], [upload, later(1)], [start, later(2)]);
     const events = decide(

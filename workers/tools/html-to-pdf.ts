@@ -146,7 +146,7 @@ async function renderPdf(
       /content area is empty/i.test(error.message)
     ) {
       throw new InvalidInputError(
-        'The margins leave no room for content on a ' +
+        'The margins leave no room for content on the ' +
           `${options.format} page. Use smaller margins.`,
         'invalid_options',
       );

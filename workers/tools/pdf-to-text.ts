@@ -134,7 +134,7 @@ function scannedPagesNote(pages: number[]): string {
   const subject =
     pages.length === 1 ? `Page ${list} has` : `Pages ${list} have`;
   return (
-    `${subject} no text layer, so they look scanned (or are blank). ` +
+    `${subject} no text layer: scanned or blank pages look like this. ` +
     'They were not OCRed and contribute no text.'
   );
 }
