@@ -33,6 +33,11 @@ export const DEBIAN_PACKAGES = [
   'poppler-utils', // pdftotext and pdfinfo, reference tools for tests
   'curl', // the README's walk-through
   'jq', // the README's walk-through
+  // better-sqlite3 compiles from source when no prebuilt binary is
+  // reachable, which needs these.
+  'python3',
+  'make',
+  'g++',
 ];
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -273,9 +278,11 @@ function installDebianPackages() {
 
 function main() {
   checkNode();
+  // Debian packages first: the npm install compiles better-sqlite3 with
+  // the build tools among them.
+  installDebianPackages();
   installNpmDependencies();
   checkSqlite();
-  installDebianPackages();
   console.log(
     DRY_RUN ? 'setup: ready (dry run, nothing changed)' : 'setup: ready',
   );
