@@ -37,7 +37,13 @@ export function lockReadModel(lockPath: string): () => void {
         'that process, or give this one its own BORINGKIT_DATA_DIR.',
     );
   }
-  writeFileSync(lockPath, `${process.pid}\n`);
+  try {
+    writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // A stale lock of a dead process, checked above.
+    writeFileSync(lockPath, `${process.pid}\n`);
+  }
   return () => {
     if (readModelOwner(lockPath) === process.pid)
       rmSync(lockPath, { force: true });
