@@ -275,9 +275,12 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'trim-video',
     title: 'Trim video',
-    description: 'Cuts a video to a time range.',
+    description:
+      'Cuts a video to `start` and `end` (or `duration`) in seconds. A ' +
+      'stream copy cuts on the keyframe at or before `start`; ' +
+      '`frameAccurate` re-encodes for an exact cut.',
     engine: 'ffmpeg',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: videoIn,
       maxSizeBytes: 1024 * MB,
@@ -301,7 +304,7 @@ export const tools: readonly ToolDefinition[] = [
     title: 'Compress video',
     description: 'Re-encodes a video as H.264/AAC MP4.',
     engine: 'ffmpeg',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: videoIn,
       maxSizeBytes: 1024 * MB,
@@ -323,7 +326,7 @@ export const tools: readonly ToolDefinition[] = [
     title: 'Video to GIF',
     description: 'Turns up to 15 seconds of a video into an animated GIF.',
     engine: 'ffmpeg',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: videoIn,
       maxSizeBytes: 1024 * MB,
@@ -345,9 +348,12 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'mute-video',
     title: 'Mute video',
-    description: 'Removes the audio of a video without re-encoding it.',
+    description:
+      'Removes the audio of a video. H.264, HEVC, MPEG-4 and AV1 video is ' +
+      'copied without re-encoding; other codecs, such as the VP8 and VP9 ' +
+      'of WebM, are re-encoded as H.264.',
     engine: 'ffmpeg',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: videoIn,
       maxSizeBytes: 1024 * MB,

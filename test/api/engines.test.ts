@@ -45,7 +45,14 @@ describe('missing engine', () => {
       (tool: { apiJobCreation: string }) => tool.apiJobCreation === 'available',
     );
     expect(available.map((tool: { slug: string }) => tool.slug).sort()).toEqual(
-      ['image-compress-api', 'pdf-to-text'],
+      [
+        'compress-video',
+        'image-compress-api',
+        'mute-video',
+        'pdf-to-text',
+        'trim-video',
+        'video-to-gif',
+      ],
     );
   });
 });

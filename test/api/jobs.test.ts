@@ -132,10 +132,15 @@ describe('create job', () => {
   });
 
   it('unimplemented tool is TOOL_UNAVAILABLE', async () => {
-    const { body } = await client.createJob({
-      toolSlug: 'mute-video',
-      input: fileInput('a.mp4', 'video/mp4', png),
+    const { status, body } = await client.createJob({
+      toolSlug: 'word-to-pdf',
+      input: fileInput(
+        'a.docx',
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        png,
+      ),
     });
+    expect(status).toBe(503);
     expect(body.code).toBe('TOOL_UNAVAILABLE');
   });
 

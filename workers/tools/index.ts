@@ -2,10 +2,15 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { Engine } from '../../domain/catalog.ts';
 import { ChromiumPool, chromiumStatus } from '../engines/chromium.ts';
+import { ffmpegStatus } from '../engines/ffmpeg.ts';
 import { createHtmlToPdfRunner } from './html-to-pdf.ts';
 import { createImageCompressRunner } from './image-compress.ts';
 import { createPdfToTextRunner } from './pdf-to-text.ts';
 import type { EngineStatus, ToolRunner } from './tool.ts';
+import { createCompressVideoRunner } from './video-compress.ts';
+import { createVideoToGifRunner } from './video-gif.ts';
+import { createMuteVideoRunner } from './video-mute.ts';
+import { createTrimVideoRunner } from './video-trim.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -26,6 +31,10 @@ export function createToolRunners(
     createImageCompressRunner(),
     createHtmlToPdfRunner(chromiumPool),
     createPdfToTextRunner(),
+    createTrimVideoRunner(),
+    createCompressVideoRunner(),
+    createVideoToGifRunner(),
+    createMuteVideoRunner(),
   ];
   return new Map(runners.map((runner) => [runner.slug, runner]));
 }
@@ -42,7 +51,8 @@ function loadStatus(load: () => unknown, name: string): EngineStatus {
 
 /**
  * Probes whether `engine` can run here. It loads sharp's native module,
- * resolves pdf.js and checks that a Chromium executable exists. It launches
+ * resolves pdf.js and checks that the Chromium, ffmpeg and ffprobe
+ * executables exist. It launches
  * nothing.
  */
 export function engineStatus(engine: Engine): EngineStatus {
@@ -58,8 +68,9 @@ export function engineStatus(engine: Engine): EngineStatus {
       );
     case 'chromium':
       return chromiumStatus();
-    case 'libreoffice':
     case 'ffmpeg':
+      return ffmpegStatus();
+    case 'libreoffice':
       return { available: false, reason: 'not implemented yet' };
   }
 }

@@ -1,0 +1,486 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegStatus, probe } from '../../workers/engines/ffmpeg.ts';
+import type { ToolRunContext, ToolRunner } from '../../workers/tools/tool.ts';
+import { createCompressVideoRunner } from '../../workers/tools/video-compress.ts';
+import { createVideoToGifRunner } from '../../workers/tools/video-gif.ts';
+import { createMuteVideoRunner } from '../../workers/tools/video-mute.ts';
+import { createTrimVideoRunner } from '../../workers/tools/video-trim.ts';
+import {
+  countFrames,
+  makeAudioOnly,
+  makeVideo,
+  type ClipSpec,
+} from '../fixtures/make-video.ts';
+
+const execFileAsync = promisify(execFile);
+
+let root: string;
+const clips = {
+  mp4: '',
+  silentMp4: '',
+  mov: '',
+  webm: '',
+  odd: '',
+  long: '',
+  audioOnly: '',
+};
+
+const CONTENT_TYPES = {
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+} as const;
+
+async function clip(name: string, spec: ClipSpec): Promise<string> {
+  const path = join(root, name);
+  await makeVideo(path, spec);
+  return path;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'video-tools-'));
+  const [mp4, silentMp4, mov, webm, odd, long] = await Promise.all([
+    clip('clip.mp4', { container: 'mp4', seconds: 4 }),
+    clip('silent.mp4', { container: 'mp4', seconds: 2, audio: false }),
+    clip('clip.mov', { container: 'mov', seconds: 2 }),
+    clip('clip.webm', { container: 'webm', seconds: 2 }),
+    clip('odd.mp4', {
+      container: 'mp4',
+      seconds: 2,
+      width: 161,
+      height: 121,
+      pixelFormat: 'yuv444p',
+    }),
+    clip('long.mp4', {
+      container: 'mp4',
+      seconds: 60,
+      width: 640,
+      height: 360,
+    }),
+  ]);
+  const audioOnly = join(root, 'tone.m4a');
+  await makeAudioOnly(audioOnly, 2);
+  Object.assign(clips, { mp4, silentMp4, mov, webm, odd, long, audioOnly });
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+interface TestRun {
+  context: ToolRunContext;
+  controller: AbortController;
+  progress: number[];
+}
+
+async function makeRun(
+  inputPath: string,
+  contentType: string,
+  options: Record<string, unknown> = {},
+): Promise<TestRun> {
+  const controller = new AbortController();
+  const progress: number[] = [];
+  const context: ToolRunContext = {
+    jobId: 'job_test',
+    attempt: 1,
+    input: {
+      kind: 'file',
+      name: 'input-file.bin',
+      contentType,
+      sizeBytes: (await stat(inputPath)).size,
+    },
+    inputPath,
+    options,
+    workDir: await mkdtemp(join(root, 'work-')),
+    signal: controller.signal,
+    reportProgress: (value) => progress.push(value),
+    logger: pino({ level: 'silent' }),
+  };
+  return { context, controller, progress };
+}
+
+async function runError(
+  runner: ToolRunner,
+  context: ToolRunContext,
+): Promise<unknown> {
+  return runner.run(context).catch((caught: unknown) => caught);
+}
+
+async function ffmpegChildren(): Promise<string> {
+  const { stdout } = await execFileAsync('pgrep', [
+    '-P',
+    String(process.pid),
+    'ffmpeg',
+  ]).catch(() => ({ stdout: '' }));
+  return stdout.trim();
+}
+
+describe('ffmpeg engine', () => {
+  it('reports ffmpeg available', () => {
+    expect(ffmpegStatus()).toEqual({ available: true });
+  });
+
+  it('probes an MP4', async () => {
+    const summary = await probe(clips.mp4, new AbortController().signal);
+
+    expect(summary.formatName).toContain('mp4');
+    expect(summary.durationSeconds).toBeCloseTo(4, 1);
+    expect(summary.video).toEqual({
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      fps: 25,
+    });
+    expect(summary.audio).toEqual({ codec: 'aac' });
+  });
+});
+
+describe('trim-video', () => {
+  const runner = createTrimVideoRunner();
+
+  it('copies a range of an MP4', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', {
+      start: 1,
+      end: 3,
+    });
+
+    const output = await runner.run(context);
+    const result = await probe(output.path, new AbortController().signal);
+
+    expect(output.metadata.streamCopy).toBe(true);
+    expect(Math.abs(result.durationSeconds - 2)).toBeLessThanOrEqual(0.2);
+    expect(result.video?.codec).toBe('h264');
+    expect(result.audio?.codec).toBe('aac');
+    expect(output.contentType).toBe('video/mp4');
+    expect(output.name).toBe('input-file.mp4');
+  });
+
+  it('cuts frame-accurately by duration', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', {
+      start: 0.52,
+      duration: 1.5,
+      frameAccurate: true,
+    });
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.streamCopy).toBe(false);
+    expect(
+      Math.abs(Number(output.metadata.durationSeconds) - 1.5),
+    ).toBeLessThanOrEqual(0.2);
+    expect(await countFrames(output.path)).toBeGreaterThanOrEqual(36);
+    expect(await countFrames(output.path)).toBeLessThanOrEqual(39);
+  });
+
+  it('re-encodes WebM to H.264', async () => {
+    const { context } = await makeRun(clips.webm, 'video/webm', {
+      start: 0.5,
+    });
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.videoCodec).toBe('h264');
+    expect(output.metadata.audioCodec).toBe('aac');
+    expect(
+      Math.abs(Number(output.metadata.durationSeconds) - 1.5),
+    ).toBeLessThanOrEqual(0.2);
+  });
+
+  it.each([
+    ['start past the end', { start: 5 }],
+    ['end past the end', { start: 0, end: 4.5 }],
+    ['end before start', { start: 2, end: 1 }],
+    ['duration past the end', { start: 3, duration: 2 }],
+    ['end and duration', { start: 0, end: 1, duration: 1 }],
+  ])('rejects %s', async (_case, options) => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', options);
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'invalid_options' });
+  });
+});
+
+describe('compress-video', () => {
+  const runner = createCompressVideoRunner();
+
+  it.each(['mp4', 'mov', 'webm'] as const)(
+    'compresses %s to H.264 and AAC',
+    async (container) => {
+      const { context, progress } = await makeRun(
+        clips[container],
+        CONTENT_TYPES[container],
+        { crf: 28 },
+      );
+
+      const output = await runner.run(context);
+      const result = await probe(output.path, new AbortController().signal);
+      const expected = container === 'mp4' ? 4 : 2;
+
+      expect(result.video?.codec).toBe('h264');
+      expect(result.audio?.codec).toBe('aac');
+      expect(result.video?.width).toBe(320);
+      expect(result.video?.height).toBe(240);
+      expect(Math.abs(result.durationSeconds - expected)).toBeLessThanOrEqual(
+        0.2,
+      );
+      expect(progress.at(-1)).toBe(100);
+      expect(output.metadata.inputBytes).toBe(context.input.sizeBytes);
+    },
+  );
+
+  it('scales down to maxHeight', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', {
+      maxHeight: 144,
+    });
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.height).toBe(144);
+    expect(output.metadata.width).toBe(192);
+  });
+
+  it('rounds odd dimensions to even', async () => {
+    const { context } = await makeRun(clips.odd, 'video/mp4');
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.inputWidth).toBe(161);
+    expect(output.metadata.inputHeight).toBe(121);
+    expect(output.metadata.height).toBe(120);
+    expect(Number(output.metadata.width) % 2).toBe(0);
+  });
+
+  it('puts the index first', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4');
+
+    const output = await runner.run(context);
+    const bytes = await readFile(output.path);
+
+    expect(bytes.indexOf('moov')).toBeLessThan(bytes.indexOf('mdat'));
+  });
+});
+
+describe('video-to-gif', () => {
+  const runner = createVideoToGifRunner();
+
+  it('converts a range to a GIF', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', {
+      start: 1,
+      duration: 2,
+      fps: 10,
+      width: 160,
+    });
+
+    const output = await runner.run(context);
+    const result = await probe(output.path, new AbortController().signal, {
+      demuxers: ['gif'],
+    });
+    const frames = await countFrames(output.path);
+
+    expect(result.formatName).toBe('gif');
+    expect(result.video?.width).toBe(160);
+    expect(result.video?.height).toBe(120);
+    expect(Math.abs(result.durationSeconds - 2)).toBeLessThanOrEqual(0.2);
+    expect(Math.abs(frames - 20)).toBeLessThanOrEqual(1);
+    expect(output.contentType).toBe('image/gif');
+  });
+
+  it('stops at the end of the video', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', {
+      start: 3,
+      duration: 5,
+      fps: 10,
+      width: 480,
+    });
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.width).toBe(320);
+    expect(
+      Math.abs(Number(output.metadata.durationSeconds) - 1),
+    ).toBeLessThanOrEqual(0.2);
+  });
+
+  it('rejects start past the end', async () => {
+    const { context } = await makeRun(clips.mp4, 'video/mp4', { start: 9 });
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_options' });
+  });
+});
+
+describe('mute-video', () => {
+  const runner = createMuteVideoRunner();
+
+  it.each(['mp4', 'mov', 'webm'] as const)(
+    'removes the audio of %s',
+    async (container) => {
+      const { context } = await makeRun(
+        clips[container],
+        CONTENT_TYPES[container],
+      );
+
+      const output = await runner.run(context);
+      const result = await probe(output.path, new AbortController().signal);
+
+      expect(result.audio).toBeUndefined();
+      expect(result.video?.codec).toBe('h264');
+      expect(output.metadata.hadAudio).toBe(true);
+      expect(output.metadata.streamCopy).toBe(container !== 'webm');
+      expect(
+        Math.abs(result.durationSeconds - (container === 'mp4' ? 4 : 2)),
+      ).toBeLessThanOrEqual(0.2);
+    },
+  );
+
+  it('accepts a video without audio', async () => {
+    const { context } = await makeRun(clips.silentMp4, 'video/mp4');
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.hadAudio).toBe(false);
+    expect(output.metadata.audioCodec).toBeNull();
+  });
+});
+
+describe('video input checks', () => {
+  const runner = createMuteVideoRunner();
+
+  it('rejects a truncated MP4', async () => {
+    const bytes = await readFile(clips.mp4);
+    const path = join(root, 'truncated.mp4');
+    await writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects a truncated faststart MP4', async () => {
+    // With the index first, ffprobe reads a truncated file without error;
+    // only decoding finds the missing frames.
+    const faststart = join(root, 'faststart.mp4');
+    await execFileAsync('ffmpeg', [
+      ...['-nostdin', '-v', 'error', '-y', '-i', clips.mp4],
+      ...['-c', 'copy', '-movflags', '+faststart', faststart],
+    ]);
+    const bytes = await readFile(faststart);
+    const path = join(root, 'truncated-faststart.mp4');
+    await writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects an HLS playlist', async () => {
+    // The segment URL is on loopback, and the demuxer whitelist stops the
+    // HLS demuxer before any request.
+    const path = join(root, 'playlist.mp4');
+    await writeFile(
+      path,
+      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n' +
+        'http://127.0.0.1:9/segment.ts\n#EXT-X-ENDLIST\n',
+    );
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects a text file', async () => {
+    const path = join(root, 'notes.mp4');
+    await writeFile(path, 'plain text, not a video\n');
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects an audio-only file', async () => {
+    const { context } = await makeRun(clips.audioOnly, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'no_video_stream' });
+  });
+
+  it('rejects WebM declared as MP4', async () => {
+    const { context } = await makeRun(clips.webm, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'content_type_mismatch' });
+  });
+
+  it('accepts QuickTime declared as MP4', async () => {
+    const { context } = await makeRun(clips.mov, 'video/mp4');
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.videoCodec).toBe('h264');
+  });
+
+  it('rejects a video over maxDurationSeconds', async () => {
+    const limited = createMuteVideoRunner({
+      limits: { maxDurationSeconds: 3 },
+    });
+    const { context } = await makeRun(clips.mp4, 'video/mp4');
+
+    const error = await runError(limited, context);
+
+    expect(error).toMatchObject({ code: 'duration_limit_exceeded' });
+  });
+
+  it('rejects a video over maxHeight', async () => {
+    const limited = createMuteVideoRunner({ limits: { maxHeight: 200 } });
+    const { context } = await makeRun(clips.mp4, 'video/mp4');
+
+    const error = await runError(limited, context);
+
+    expect(error).toMatchObject({ code: 'resolution_limit_exceeded' });
+  });
+});
+
+describe('video abort', () => {
+  it('kills ffmpeg at once', async () => {
+    const runner = createCompressVideoRunner();
+    const { context, controller, progress } = await makeRun(
+      clips.long,
+      'video/mp4',
+      { crf: 28 },
+    );
+    const running = runner.run(context).catch((caught: unknown) => caught);
+
+    // Abort once the encode reports progress, so ffmpeg is surely running.
+    const deadline = Date.now() + 20_000;
+    while (!progress.some((value) => value > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await ffmpegChildren()).not.toBe('');
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await running;
+    const elapsedMs = Date.now() - abortedAt;
+
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(elapsedMs).toBeLessThan(1_000);
+    expect(progress.at(-1)).toBeLessThan(100);
+    expect(await ffmpegChildren()).toBe('');
+  });
+});

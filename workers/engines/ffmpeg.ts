@@ -1,0 +1,373 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
+import { InvalidInputError, type EngineStatus } from '../tools/tool.ts';
+
+/** Demuxers for video inputs: MP4 and QuickTime share `mov`, WebM `matroska`. */
+export const VIDEO_DEMUXERS: readonly string[] = ['mov', 'matroska'];
+
+/**
+ * Seconds of the input decoded by the strict check in {@link probe}. A longer
+ * input is checked only this far. The output check catches a truncated tail.
+ */
+const DECODE_CHECK_SECONDS = 10;
+
+const PROBE_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** Lines that `-progress pipe:2` writes, such as `out_time_us=1500000`. */
+const PROGRESS_LINE = /^[a-z_]+=\S*$/;
+
+/** Summary of a media file as ffprobe reads it. */
+export interface MediaProbe {
+  /** ffprobe's demuxer name list, such as `mov,mp4,m4a,3gp,3g2,mj2`. */
+  formatName: string;
+  durationSeconds: number;
+  video?: { codec: string; width: number; height: number; fps: number };
+  audio?: { codec: string };
+}
+
+/** Settings of {@link probe}. */
+export interface ProbeOptions {
+  /** Demuxers allowed to open the file (default {@link VIDEO_DEMUXERS}). */
+  demuxers?: readonly string[];
+  /** Whether to decode the first seconds strictly (default true). */
+  decodeCheck?: boolean;
+  /** Whether a file without a video stream is accepted (default false). */
+  allowNoVideo?: boolean;
+}
+
+/** Settings of one {@link runFfmpeg} call. */
+export interface FfmpegRunOptions {
+  /** Local input file, opened with only the `file` protocol allowed. */
+  inputPath: string;
+  /** Options placed before `-i`, such as `-ss`. */
+  inputOptions?: readonly string[];
+  /** Demuxers allowed to open the input (default {@link VIDEO_DEMUXERS}). */
+  demuxers?: readonly string[];
+  /** Kills ffmpeg with SIGKILL at once when aborted. */
+  signal: AbortSignal;
+  /** Duration of the output, the base of the progress percentage. */
+  expectedDurationSeconds: number;
+  /** Receives progress from 0 to 100. */
+  onProgress?: (percent: number) => void;
+}
+
+function findExecutable(name: string, override?: string): string | undefined {
+  const candidates = override
+    ? [override]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((directory) => join(directory, name));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function ffmpegPath(): string {
+  return findExecutable('ffmpeg', process.env.FFMPEG_PATH) ?? 'ffmpeg';
+}
+
+function ffprobePath(): string {
+  return findExecutable('ffprobe', process.env.FFPROBE_PATH) ?? 'ffprobe';
+}
+
+/**
+ * Reports whether the ffmpeg and ffprobe executables are present, on PATH or
+ * at `FFMPEG_PATH` and `FFPROBE_PATH`. It runs neither.
+ */
+export function ffmpegStatus(): EngineStatus {
+  const executables: [string, string | undefined][] = [
+    ['ffmpeg', process.env.FFMPEG_PATH],
+    ['ffprobe', process.env.FFPROBE_PATH],
+  ];
+  const missing = executables
+    .filter(([name, override]) => !findExecutable(name, override))
+    .map(([name, override]) => override ?? `${name} on PATH`);
+  if (missing.length === 0) {
+    return { available: true };
+  }
+  return {
+    available: false,
+    reason:
+      `No executable found for ${missing.join(' and ')}. Install Debian's ` +
+      'ffmpeg package or set FFMPEG_PATH and FFPROBE_PATH.',
+  };
+}
+
+/**
+ * Input options that let ffmpeg open only the local file with one of
+ * `demuxers`: no network protocols, playlists or concat lists.
+ */
+function safeInputOptions(demuxers: readonly string[]): string[] {
+  return [
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    demuxers.join(','),
+  ];
+}
+
+/** Returns the last line of ffmpeg's stderr that is not a progress line. */
+function lastErrorLine(stderr: string): string {
+  const lines = stderr
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !PROGRESS_LINE.test(line));
+  return lines.at(-1) ?? 'no error output';
+}
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `file` and resolves with its output. A non-zero exit rejects with
+ * InvalidInputError because only the input can make ffprobe fail here. An
+ * abort kills the child with SIGKILL and rejects with the signal's reason.
+ */
+function execMedia(
+  file: string,
+  args: string[],
+  signal: AbortSignal,
+): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      args,
+      { signal, killSignal: 'SIGKILL', maxBuffer: PROBE_MAX_BUFFER_BYTES },
+      (error, stdout, stderr) => {
+        if (signal.aborted) {
+          reject(signal.reason);
+        } else if (error === null) {
+          resolve({ stdout, stderr });
+        } else if (typeof error.code === 'number') {
+          reject(
+            new InvalidInputError(
+              'The file is not a readable video: ' +
+                `${lastErrorLine(stderr)}. It may be truncated or corrupt.`,
+            ),
+          );
+        } else {
+          reject(error);
+        }
+      },
+    );
+  });
+}
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  disposition?: { attached_pic?: number };
+}
+
+interface ProbeJson {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string };
+}
+
+/** Parses a rate such as `30000/1001`, or returns 0 when it is malformed. */
+function parseRate(rate: string | undefined): number {
+  const [numerator, denominator] = (rate ?? '').split('/').map(Number);
+  if (!numerator || !denominator) {
+    return 0;
+  }
+  return numerator / denominator;
+}
+
+function summarize(json: ProbeJson): MediaProbe {
+  const streams = json.streams ?? [];
+  // Cover art in MP4 and Matroska is a video stream of one attached picture.
+  const video = streams.find(
+    (stream) =>
+      stream.codec_type === 'video' && stream.disposition?.attached_pic !== 1,
+  );
+  const audio = streams.find((stream) => stream.codec_type === 'audio');
+  const durationSeconds = Number(
+    json.format?.duration ?? video?.duration ?? audio?.duration,
+  );
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) {
+    throw new InvalidInputError(
+      'The file has no readable duration. It may be truncated or corrupt.',
+    );
+  }
+
+  const summary: MediaProbe = {
+    formatName: json.format?.format_name ?? 'unknown',
+    durationSeconds,
+  };
+  if (video?.width && video.height) {
+    summary.video = {
+      codec: video.codec_name ?? 'unknown',
+      width: video.width,
+      height: video.height,
+      fps: parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate),
+    };
+  }
+  if (audio) {
+    summary.audio = { codec: audio.codec_name ?? 'unknown' };
+  }
+  return summary;
+}
+
+/**
+ * Reads the container, duration and first video and audio streams of a local
+ * file with ffprobe. Unless `decodeCheck` is false, it then decodes the
+ * first {@link DECODE_CHECK_SECONDS} seconds with `-xerror`, because ffprobe
+ * accepts some truncated MP4s. It rejects with InvalidInputError code
+ * `invalid_input` for an unreadable or corrupt file and `no_video_stream`
+ * for a file without video.
+ */
+export async function probe(
+  path: string,
+  signal: AbortSignal,
+  options: ProbeOptions = {},
+): Promise<MediaProbe> {
+  signal.throwIfAborted();
+  const inputOptions = safeInputOptions(options.demuxers ?? VIDEO_DEMUXERS);
+  // The file: prefix keeps a name such as "concat:a|b" a plain path.
+  const url = `file:${path}`;
+
+  const { stdout } = await execMedia(
+    ffprobePath(),
+    [
+      '-v',
+      'error',
+      ...inputOptions,
+      '-print_format',
+      'json',
+      '-show_format',
+      '-show_streams',
+      url,
+    ],
+    signal,
+  );
+  const summary = summarize(JSON.parse(stdout) as ProbeJson);
+  if (!summary.video && !options.allowNoVideo) {
+    throw new InvalidInputError(
+      'The file has no video stream. Send a video, not an audio file.',
+      'no_video_stream',
+    );
+  }
+
+  if (options.decodeCheck !== false) {
+    await execMedia(
+      ffmpegPath(),
+      [
+        '-nostdin',
+        '-v',
+        'error',
+        '-xerror',
+        ...inputOptions,
+        '-t',
+        String(DECODE_CHECK_SECONDS),
+        '-i',
+        url,
+        '-f',
+        'null',
+        '-',
+      ],
+      signal,
+    );
+  }
+  return summary;
+}
+
+/** Parses the output time of one progress line, in seconds. */
+function progressSeconds(line: string): number | undefined {
+  const match = /^out_time_us=(\d+)$/.exec(line.trim());
+  return match ? Number(match[1]) / 1_000_000 : undefined;
+}
+
+/**
+ * Runs one ffmpeg command through fluent-ffmpeg. `build` adds the filters,
+ * output options and output file to a command that already has the input.
+ * Progress is the output time against `expectedDurationSeconds`, because
+ * fluent-ffmpeg's percent is relative to the input and sometimes missing.
+ * A failure rejects with the last line ffmpeg wrote to stderr. An abort kills
+ * ffmpeg with SIGKILL and rejects with the signal's reason once it exited.
+ * The caller must still check the output: ffmpeg can exit 0 and write an
+ * empty or short file.
+ */
+export function runFfmpeg(
+  build: (command: FfmpegCommand) => void,
+  options: FfmpegRunOptions,
+): Promise<void> {
+  const { signal, expectedDurationSeconds, onProgress } = options;
+  signal.throwIfAborted();
+
+  const command = ffmpeg({ stdoutLines: 0 })
+    .setFfmpegPath(ffmpegPath())
+    .input(`file:${options.inputPath}`)
+    .inputOptions([
+      ...safeInputOptions(options.demuxers ?? VIDEO_DEMUXERS),
+      ...(options.inputOptions ?? []),
+    ]);
+  build(command);
+  command.outputOptions([
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:2',
+  ]);
+
+  return new Promise((resolve, reject) => {
+    let started = false;
+    let lastError = '';
+    const kill = () => {
+      if (started) {
+        command.kill('SIGKILL');
+      }
+    };
+    signal.addEventListener('abort', kill, { once: true });
+
+    command.on('start', () => {
+      started = true;
+      if (signal.aborted) {
+        kill();
+      }
+    });
+    command.on('stderr', (line: string) => {
+      const seconds = progressSeconds(line);
+      if (seconds === undefined) {
+        if (line.trim() !== '' && !PROGRESS_LINE.test(line.trim())) {
+          lastError = line.trim();
+        }
+      } else if (expectedDurationSeconds > 0) {
+        const percent = (seconds / expectedDurationSeconds) * 100;
+        onProgress?.(Math.max(0, Math.min(99, Math.floor(percent))));
+      }
+    });
+    command.on('end', () => {
+      signal.removeEventListener('abort', kill);
+      onProgress?.(100);
+      resolve();
+    });
+    command.on('error', (error: Error) => {
+      signal.removeEventListener('abort', kill);
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const reason = lastError || error.message;
+      reject(new Error(`ffmpeg failed: ${reason}`, { cause: error }));
+    });
+    command.run();
+  });
+}

@@ -1,0 +1,119 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runFfmpeg } from '../engines/ffmpeg.ts';
+import type { ToolOutput, ToolRunContext, ToolRunner } from './tool.ts';
+import {
+  H264_OUTPUT_OPTIONS,
+  MP4_OUTPUT_OPTIONS,
+  around,
+  outputName,
+  parseVideoOptions,
+  probeVideoInput,
+  resolveLimits,
+  verifyOutput,
+  videoMetadata,
+  type VideoRunnerSettings,
+} from './video.ts';
+
+const SLUG = 'compress-video';
+
+const AUDIO_BITRATE = '128k';
+
+/** Options of `compress-video`, as its catalog schema parses them. */
+interface CompressOptions {
+  crf: number;
+  maxHeight?: number;
+}
+
+function evenFloor(value: number): number {
+  return Math.floor(value / 2) * 2;
+}
+
+/**
+ * Returns the scale filter for the output, or undefined when the input fits
+ * as it is. H.264 in 4:2:0 needs even dimensions, so odd ones are rounded
+ * down, and `-2` keeps the aspect ratio with an even width.
+ */
+function scaleFilter(
+  width: number,
+  height: number,
+  maxHeight: number | undefined,
+): string | undefined {
+  const targetHeight = evenFloor(Math.min(height, maxHeight ?? height));
+  if (targetHeight === height && width % 2 === 0) {
+    return undefined;
+  }
+  return `scale=-2:${targetHeight}`;
+}
+
+/**
+ * Creates the `compress-video` tool: re-encodes the first video and audio
+ * streams as H.264 (`crf`) and AAC in an MP4 with its index first, scaled
+ * down to `maxHeight` when the input is taller. It never scales up.
+ */
+export function createCompressVideoRunner(
+  settings: VideoRunnerSettings = {},
+): ToolRunner {
+  const limits = resolveLimits(SLUG, settings);
+
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    const options = parseVideoOptions<CompressOptions>(SLUG, context.options);
+    const input = await probeVideoInput(context, limits);
+    const filter = scaleFilter(
+      input.video.width,
+      input.video.height,
+      options.maxHeight,
+    );
+
+    const outputPath = join(context.workDir, 'output.mp4');
+    await runFfmpeg(
+      (command) => {
+        command.outputOptions([
+          '-map',
+          '0:v:0',
+          '-map',
+          '0:a:0?',
+          ...(filter === undefined ? [] : ['-vf', filter]),
+          ...H264_OUTPUT_OPTIONS,
+          '-crf',
+          String(options.crf),
+          '-c:a',
+          'aac',
+          '-b:a',
+          AUDIO_BITRATE,
+          ...MP4_OUTPUT_OPTIONS,
+        ]);
+        command.output(outputPath);
+      },
+      {
+        inputPath: context.inputPath,
+        signal: context.signal,
+        expectedDurationSeconds: input.durationSeconds,
+        onProgress: (percent) => context.reportProgress(percent),
+      },
+    );
+
+    const output = await verifyOutput(
+      outputPath,
+      'mov',
+      around(input.durationSeconds),
+      context.signal,
+    );
+    return {
+      path: outputPath,
+      name: outputName(context.input.name, 'mp4'),
+      contentType: 'video/mp4',
+      metadata: {
+        ...videoMetadata(
+          input,
+          output.probe,
+          (await stat(context.inputPath)).size,
+          output.bytes,
+        ),
+        crf: options.crf,
+      },
+    };
+  }
+
+  return { slug: SLUG, run };
+}

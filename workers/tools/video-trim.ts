@@ -1,0 +1,153 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runFfmpeg } from '../engines/ffmpeg.ts';
+import {
+  InvalidInputError,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from './tool.ts';
+import {
+  DURATION_TOLERANCE_SECONDS,
+  H264_OUTPUT_OPTIONS,
+  MP4_OUTPUT_OPTIONS,
+  around,
+  copyableToMp4,
+  outputName,
+  parseVideoOptions,
+  probeVideoInput,
+  resolveLimits,
+  verifyOutput,
+  videoMetadata,
+  type ExpectedDuration,
+  type VideoRunnerSettings,
+} from './video.ts';
+
+const SLUG = 'trim-video';
+
+/** Constant rate factor of re-encoded trims: low, to stay close to the input. */
+const REENCODE_CRF = 18;
+
+/** Options of `trim-video`, as its catalog schema parses them. */
+interface TrimOptions {
+  start: number;
+  end?: number;
+  duration?: number;
+  frameAccurate: boolean;
+}
+
+function invalidOptions(message: string): InvalidInputError {
+  return new InvalidInputError(message, 'invalid_options');
+}
+
+/** Checks the range against the input's duration and returns its end. */
+function rangeEnd(options: TrimOptions, inputSeconds: number): number {
+  const { start, end, duration } = options;
+  const limit = inputSeconds + DURATION_TOLERANCE_SECONDS;
+  if (end !== undefined && duration !== undefined) {
+    throw invalidOptions('Set either end or duration, not both.');
+  }
+  if (start >= inputSeconds) {
+    throw invalidOptions(
+      `start is ${start} s but the video is only ${inputSeconds} s long. ` +
+        'Set a start within the video.',
+    );
+  }
+  if (end !== undefined && (end <= start || end > limit)) {
+    throw invalidOptions(
+      `end must be after start (${start} s) and at most the video's ` +
+        `duration (${inputSeconds} s); it is ${end} s.`,
+    );
+  }
+  if (duration !== undefined && (duration <= 0 || start + duration > limit)) {
+    throw invalidOptions(
+      `start (${start} s) plus duration (${duration} s) must end after ` +
+        `start and within the video's ${inputSeconds} s.`,
+    );
+  }
+  const stop = end ?? (duration === undefined ? undefined : start + duration);
+  return Math.min(stop ?? inputSeconds, inputSeconds);
+}
+
+/**
+ * Creates the `trim-video` tool: the range from `start` to `end` (or for
+ * `duration`) as MP4. H.264, HEVC, MPEG-4 and AV1 video is stream-copied
+ * unless `frameAccurate` is set, so the cut starts on the keyframe at or
+ * before `start` and the output may run longer. Other codecs (WebM's VP8
+ * and VP9) are re-encoded as H.264. Audio without an MP4 codec becomes AAC.
+ */
+export function createTrimVideoRunner(
+  settings: VideoRunnerSettings = {},
+): ToolRunner {
+  const limits = resolveLimits(SLUG, settings);
+
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    const options = parseVideoOptions<TrimOptions>(SLUG, context.options);
+    const input = await probeVideoInput(context, limits);
+    const stop = rangeEnd(options, input.durationSeconds);
+    const length = stop - options.start;
+
+    const copyable = copyableToMp4(input);
+    const copyVideo = copyable.video && !options.frameAccurate;
+    // A copy starts at a keyframe before `start`, so it may run longer, but
+    // never past `stop`.
+    const expected: ExpectedDuration = copyVideo
+      ? {
+          min: length - DURATION_TOLERANCE_SECONDS,
+          max: stop + DURATION_TOLERANCE_SECONDS,
+        }
+      : around(length);
+
+    const outputPath = join(context.workDir, 'output.mp4');
+    await runFfmpeg(
+      (command) => {
+        command.outputOptions([
+          '-map',
+          '0:v:0',
+          '-map',
+          '0:a:0?',
+          '-t',
+          String(length),
+          ...(copyVideo
+            ? ['-c:v', 'copy', '-avoid_negative_ts', 'make_zero']
+            : [...H264_OUTPUT_OPTIONS, '-crf', String(REENCODE_CRF)]),
+          ...(copyable.audio ? ['-c:a', 'copy'] : ['-c:a', 'aac']),
+          ...MP4_OUTPUT_OPTIONS,
+        ]);
+        command.output(outputPath);
+      },
+      {
+        inputPath: context.inputPath,
+        inputOptions: ['-ss', String(options.start)],
+        signal: context.signal,
+        expectedDurationSeconds: length,
+        onProgress: (percent) => context.reportProgress(percent),
+      },
+    );
+
+    const output = await verifyOutput(
+      outputPath,
+      'mov',
+      expected,
+      context.signal,
+    );
+    return {
+      path: outputPath,
+      name: outputName(context.input.name, 'mp4'),
+      contentType: 'video/mp4',
+      metadata: {
+        ...videoMetadata(
+          input,
+          output.probe,
+          (await stat(context.inputPath)).size,
+          output.bytes,
+        ),
+        start: options.start,
+        end: stop,
+        streamCopy: copyVideo,
+      },
+    };
+  }
+
+  return { slug: SLUG, run };
+}
