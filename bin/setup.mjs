@@ -31,6 +31,7 @@ export const DEBIAN_PACKAGES = [
   'chromium', // html-to-pdf engine
   'fonts-dejavu-core', // fonts for rendering
   'poppler-utils', // pdftotext and pdfinfo, reference tools for tests
+  'unzip', // reads the ZIPs of pdf-to-images-zip in tests
   'ffmpeg', // video engine: ffmpeg and ffprobe
   'curl', // the README's walk-through
   'jq', // the README's walk-through

@@ -181,9 +181,13 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'pdf-to-images-zip',
     title: 'PDF to images (ZIP)',
-    description: 'Renders each PDF page to a PNG, delivered as one ZIP.',
+    description:
+      'Renders the selected pages (`pages`, such as "1-3,7") to PNGs at ' +
+      '`dpi` (72 to 300, default 150), named page-001.png and so on, in ' +
+      'one ZIP. The pixel total is checked against `maxTotalPixels` ' +
+      'before rendering.',
     engine: 'pdfjs',
-    implemented: false,
+    implemented: true,
     input: { contentTypes: pdfIn, maxSizeBytes: 100 * MB, inlineText: false },
     output: { contentType: 'application/zip' },
     limits: { maxPages: 500, maxTotalPixels: 500_000_000 },
@@ -218,10 +222,15 @@ export const tools: readonly ToolDefinition[] = [
     slug: 'pdf-to-markdown',
     title: 'PDF to Markdown',
     description:
-      'Converts the text layer of a PDF to Markdown with headings, ' +
-      'paragraphs and lists.',
+      'Converts the text layer of a PDF to Markdown: headings from font ' +
+      'size and bold fonts, paragraphs joined across line breaks, lists ' +
+      'with a text marker (•, -, *, 1.), `---` between pages. The ' +
+      "metadata's `score` is pagesWithText / pages (0 to 1), the share of " +
+      'pages with a text layer; it does not measure how well headings or ' +
+      'lists were recognised. Pages without text are listed in ' +
+      '`pagesWithoutText` and are not OCRed.',
     engine: 'pdfjs',
-    implemented: false,
+    implemented: true,
     input: { contentTypes: pdfIn, maxSizeBytes: 100 * MB, inlineText: false },
     output: { contentType: 'text/markdown; charset=utf-8' },
     limits: { maxPages: 2_000 },
@@ -234,9 +243,11 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'pdf-to-docx',
     title: 'PDF to DOCX',
-    description: 'Converts the text layer of a PDF to a text-only DOCX.',
+    description:
+      'Converts the text layer of a PDF to a text-only DOCX with ' +
+      'headings, paragraphs and lists, and a page break between PDF pages.',
     engine: 'pdfjs',
-    implemented: false,
+    implemented: true,
     input: { contentTypes: pdfIn, maxSizeBytes: 100 * MB, inlineText: false },
     output: {
       contentType:

@@ -105,6 +105,67 @@ describe('html-to-pdf-api end to end', () => {
   });
 });
 
+describe('other pdf.js tools end to end', () => {
+  let pdf: Buffer;
+
+  beforeAll(async () => {
+    const html = await runJob({
+      toolSlug: 'html-to-pdf-api',
+      input: {
+        kind: 'text',
+        contentType: 'text/html',
+        text: htmlPages(['golf', 'hotel']),
+        options: {},
+      },
+    });
+    pdf = (await client.download(html.id)).bytes;
+  });
+
+  it('pdf-to-markdown finds headings and pages', async () => {
+    const job = await runJob(
+      {
+        toolSlug: 'pdf-to-markdown',
+        input: fileInput('two.pdf', 'application/pdf', pdf),
+      },
+      pdf,
+    );
+    expect(job.status).toBe('succeeded');
+    expect(job.output.metadata.score).toBe(1);
+    const markdown = (await client.download(job.id)).bytes.toString('utf8');
+    expect(markdown).toMatch(/^# golf$/m);
+    expect(markdown).toMatch(/^# hotel$/m);
+    expect(markdown).toContain('\n---\n');
+  });
+
+  it('pdf-to-images-zip makes one PNG a page', async () => {
+    const job = await runJob(
+      {
+        toolSlug: 'pdf-to-images-zip',
+        input: fileInput('two.pdf', 'application/pdf', pdf, { dpi: 72 }),
+      },
+      pdf,
+    );
+    expect(job.status).toBe('succeeded');
+    expect(job.output.metadata.images).toHaveLength(2);
+    const { bytes } = await client.download(job.id);
+    expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+  });
+
+  it('pdf-to-docx makes a DOCX with the words', async () => {
+    const job = await runJob(
+      {
+        toolSlug: 'pdf-to-docx',
+        input: fileInput('two.pdf', 'application/pdf', pdf),
+      },
+      pdf,
+    );
+    expect(job.status).toBe('succeeded');
+    expect(job.output.contentType).toContain('wordprocessingml');
+    const { bytes } = await client.download(job.id);
+    expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+  });
+});
+
 describe('pdf-to-text end to end', () => {
   it('extracts the words of every page', async () => {
     const html = await runJob({

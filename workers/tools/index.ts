@@ -5,6 +5,9 @@ import { ChromiumPool, chromiumStatus } from '../engines/chromium.ts';
 import { ffmpegStatus } from '../engines/ffmpeg.ts';
 import { createHtmlToPdfRunner } from './html-to-pdf.ts';
 import { createImageCompressRunner } from './image-compress.ts';
+import { createPdfToDocxRunner } from './pdf-to-docx.ts';
+import { createPdfToImagesZipRunner } from './pdf-to-images-zip.ts';
+import { createPdfToMarkdownRunner } from './pdf-to-markdown.ts';
 import { createPdfToTextRunner } from './pdf-to-text.ts';
 import type { EngineStatus, ToolRunner } from './tool.ts';
 import { createCompressVideoRunner } from './video-compress.ts';
@@ -31,6 +34,9 @@ export function createToolRunners(
     createImageCompressRunner(),
     createHtmlToPdfRunner(chromiumPool),
     createPdfToTextRunner(),
+    createPdfToImagesZipRunner(),
+    createPdfToMarkdownRunner(),
+    createPdfToDocxRunner(),
     createTrimVideoRunner(),
     createCompressVideoRunner(),
     createVideoToGifRunner(),

@@ -1,0 +1,332 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { chromium, type Browser } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
+import { createPdfToImagesZipRunner } from '../../workers/tools/pdf-to-images-zip.ts';
+import type { ToolRunContext } from '../../workers/tools/tool.ts';
+
+const execFileAsync = promisify(execFile);
+
+let root: string;
+let browser: Browser;
+const runner = createPdfToImagesZipRunner();
+
+/** A4 in PostScript points, as Chromium prints it. */
+const A4_POINTS = { width: 595.92, height: 842.88 };
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pdf-to-images-zip-'));
+  browser = await chromium.launch({
+    executablePath: chromiumExecutablePath(),
+    args: ['--no-sandbox'],
+  });
+});
+
+afterAll(async () => {
+  await browser.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function htmlToPdf(name: string, html: string): Promise<string> {
+  const page = await browser.newPage();
+  const path = join(root, name);
+  await page.setContent(html);
+  await writeFile(path, await page.pdf({ format: 'A4' }));
+  await page.close();
+  return path;
+}
+
+/** Builds a PDF from object bodies numbered from 1, with a correct xref. */
+function buildPdf(objects: string[], trailer = ''): Buffer {
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, index) => {
+    offsets.push(Buffer.byteLength(body, 'latin1'));
+    body += `${index + 1} 0 obj\n${object}\nendobj\n`;
+  });
+
+  const xrefOffset = Buffer.byteLength(body, 'latin1');
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) {
+    body += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  }
+  body +=
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R ${trailer}>>\n` +
+    `startxref\n${xrefOffset}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+function pagesHtml(count: number): string {
+  return Array.from(
+    { length: count },
+    (_, index) =>
+      `<section style="break-after: page"><h1>Page ${index + 1}</h1></section>`,
+  ).join('');
+}
+
+/** Distance in pixels between a PNG's size and the expected size. */
+function offBy(actual: number | undefined, expected: number): number {
+  return Math.abs((actual ?? 0) - expected);
+}
+
+/** Size of page 1 as poppler's pdftoppm renders it at `dpi`. */
+async function pdftoppmSize(pdf: string, dpi: number): Promise<number[]> {
+  const prefix = join(await mkdtemp(join(root, 'poppler-')), 'page');
+  const args = ['-r', String(dpi), '-f', '1', '-l', '1', '-png', pdf, prefix];
+  await execFileAsync('pdftoppm', [...args, '-singlefile']);
+  const size = await sharp(`${prefix}.png`).metadata();
+  return [size.width, size.height];
+}
+
+async function zipEntries(path: string): Promise<string[]> {
+  const { stdout } = await execFileAsync('unzip', ['-Z1', path]);
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+async function zipEntry(path: string, name: string): Promise<Buffer> {
+  const { stdout } = await execFileAsync('unzip', ['-p', path, name], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+interface TestRun {
+  context: ToolRunContext;
+  controller: AbortController;
+  progress: number[];
+}
+
+async function makeRun(
+  inputPath: string,
+  options: Record<string, unknown> = {},
+): Promise<TestRun> {
+  const controller = new AbortController();
+  const progress: number[] = [];
+  const context: ToolRunContext = {
+    jobId: 'job_test',
+    attempt: 1,
+    input: {
+      kind: 'file',
+      name: 'report.pdf',
+      contentType: 'application/pdf',
+      sizeBytes: 0,
+    },
+    inputPath,
+    options: { dpi: 150, ...options },
+    workDir: await mkdtemp(join(root, 'work-')),
+    signal: controller.signal,
+    reportProgress: (value) => progress.push(value),
+    logger: pino({ level: 'silent' }),
+  };
+  return { context, controller, progress };
+}
+
+describe('pdf-to-images-zip', () => {
+  it('renders every page as a PNG', async () => {
+    const input = await htmlToPdf('three.pdf', pagesHtml(3));
+    const { context, progress } = await makeRun(input);
+
+    const output = await runner.run(context);
+    const entries = await zipEntries(output.path);
+    const png = await sharp(
+      await zipEntry(output.path, 'page-002.png'),
+    ).metadata();
+
+    expect(entries).toEqual(['page-001.png', 'page-002.png', 'page-003.png']);
+    await expect(
+      execFileAsync('unzip', ['-tq', output.path]),
+    ).resolves.toMatchObject({ stdout: expect.stringMatching(/^No errors/) });
+    expect(png.format).toBe('png');
+    expect(offBy(png.width, (A4_POINTS.width * 150) / 72)).toBeLessThanOrEqual(
+      1,
+    );
+    expect(
+      offBy(png.height, (A4_POINTS.height * 150) / 72),
+    ).toBeLessThanOrEqual(1);
+    expect([png.width, png.height]).toEqual(await pdftoppmSize(input, 150));
+    expect(output.name).toBe('report-pages.zip');
+    expect(output.contentType).toBe('application/zip');
+    expect(progress).toEqual([33, 66, 100]);
+  });
+
+  it('describes each image in the metadata', async () => {
+    const input = await htmlToPdf('two.pdf', pagesHtml(2));
+    const { context } = await makeRun(input, { dpi: 72 });
+
+    const output = await runner.run(context);
+    const png = await zipEntry(output.path, 'page-001.png');
+    const size = await sharp(png).metadata();
+
+    expect(output.metadata.pages).toBe(2);
+    expect(output.metadata.dpi).toBe(72);
+    expect(output.metadata.images).toEqual([
+      {
+        name: 'page-001.png',
+        page: 1,
+        width: size.width,
+        height: size.height,
+        sizeBytes: png.length,
+      },
+      expect.objectContaining({ name: 'page-002.png', page: 2 }),
+    ]);
+  });
+
+  it('scales the image with the dpi', async () => {
+    const input = join(root, 'square.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 72] >>',
+      ]),
+    );
+    const { context } = await makeRun(input, { dpi: 300 });
+
+    const output = await runner.run(context);
+    const size = await sharp(
+      await zipEntry(output.path, 'page-001.png'),
+    ).metadata();
+
+    expect(size.width).toBe(600);
+    expect(size.height).toBe(300);
+  });
+
+  it('renders only the selected pages', async () => {
+    const input = await htmlToPdf('five.pdf', pagesHtml(5));
+    const { context } = await makeRun(input, { dpi: 72, pages: '4,1-2,2' });
+
+    const output = await runner.run(context);
+
+    expect(await zipEntries(output.path)).toEqual([
+      'page-001.png',
+      'page-002.png',
+      'page-004.png',
+    ]);
+    expect(output.metadata.pages).toBe(3);
+  });
+
+  it('rejects a range past the last page', async () => {
+    const input = await htmlToPdf('short.pdf', pagesHtml(2));
+    const { context } = await makeRun(input, { pages: '1-3' });
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_options' });
+    expect((error as Error).message).toContain('has 2 pages');
+  });
+
+  it('rejects a reversed range', async () => {
+    const input = await htmlToPdf('reversed.pdf', pagesHtml(2));
+    const { context } = await makeRun(input, { pages: '2-1' });
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_options' });
+  });
+
+  it('rejects pages over the pixel limit', async () => {
+    // 14400 x 14400 points at 300 dpi is 60000 x 60000 = 3.6e9 pixels,
+    // over the catalog's 5e8, and would need 14 GB if it were rendered.
+    const input = join(root, 'huge.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] >>',
+      ]),
+    );
+    const { context, progress } = await makeRun(input, { dpi: 300 });
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'pixel_limit_exceeded' });
+    expect(progress).toEqual([]);
+  });
+
+  it('renders a blank page white', async () => {
+    const input = join(root, 'blank.pdf');
+    await writeFile(
+      input,
+      buildPdf([
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>',
+      ]),
+    );
+    const { context } = await makeRun(input, { dpi: 72 });
+
+    const output = await runner.run(context);
+    const png = await zipEntry(output.path, 'page-001.png');
+    const stats = await sharp(png).stats();
+
+    expect(stats.channels[0]?.min).toBe(255);
+    expect(stats.channels[2]?.min).toBe(255);
+  });
+
+  it('rejects a corrupt PDF as invalid_input', async () => {
+    const input = join(root, 'corrupt.pdf');
+    await writeFile(input, randomBytes(4096));
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ name: 'InvalidInputError' });
+    expect(error).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('rejects an encrypted PDF as encrypted_pdf', async () => {
+    // O and U are random, so the empty password matches neither.
+    const hex = (bytes: number) => `<${randomBytes(bytes).toString('hex')}>`;
+    const input = join(root, 'encrypted.pdf');
+    await writeFile(
+      input,
+      buildPdf(
+        [
+          '<< /Type /Catalog /Pages 2 0 R >>',
+          '<< /Type /Pages /Kids [] /Count 0 >>',
+          `<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`,
+        ],
+        `/Encrypt 3 0 R /ID [${hex(16)} ${hex(16)}] `,
+      ),
+    );
+    const { context } = await makeRun(input);
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'encrypted_pdf' });
+  });
+
+  it('terminates the thread on abort', async () => {
+    const input = await htmlToPdf('long.pdf', pagesHtml(40));
+    const { context, controller, progress } = await makeRun(input, {
+      dpi: 300,
+    });
+    const running = runner.run(context).catch((caught: unknown) => caught);
+
+    await expect
+      .poll(() => progress.length, { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await running;
+    const abortMs = Date.now() - abortedAt;
+    const reportsAtAbort = progress.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(abortMs).toBeLessThan(1_000);
+    // A thread still running would keep posting one report per page.
+    expect(progress.length).toBe(reportsAtAbort);
+    expect(progress.at(-1)).toBeLessThan(100);
+  });
+});

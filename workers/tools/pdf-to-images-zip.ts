@@ -1,0 +1,73 @@
+import { join, parse } from 'node:path';
+import { toolLimit } from '../../domain/catalog.ts';
+import {
+  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
+  runPdfThread,
+} from '../engines/pdf-thread.ts';
+import { parsePageRange } from './page-range.ts';
+import type { PdfImagesJob, PdfImagesResult } from './pdf-images-thread.ts';
+import {
+  InvalidInputError,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from './tool.ts';
+
+const SLUG = 'pdf-to-images-zip';
+
+const threadUrl = new URL('./pdf-images-thread.ts', import.meta.url);
+
+/**
+ * Creates the `pdf-to-images-zip` tool: the selected pages rendered by pdf.js
+ * at `dpi` (default 150) as PNGs named `page-001.png` and so on, in one ZIP.
+ * It fails with `invalid_options` for a page range outside the document,
+ * `pixel_limit_exceeded` when the pages would exceed the catalog's
+ * `maxTotalPixels` (checked before rendering), `page_limit_exceeded` for
+ * more than `maxPages` selected pages, `encrypted_pdf` and `invalid_input`.
+ */
+export function createPdfToImagesZipRunner(
+  settings: { memoryLimitBytes?: number } = {},
+): ToolRunner {
+  const maxPages = toolLimit(SLUG, 'maxPages');
+  const maxTotalPixels = toolLimit(SLUG, 'maxTotalPixels');
+  const memoryLimitBytes =
+    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    context.signal.throwIfAborted();
+
+    const dpi =
+      typeof context.options.dpi === 'number' ? context.options.dpi : 150;
+    const range = context.options.pages;
+    const spans = typeof range === 'string' ? parsePageRange(range) : undefined;
+    if (typeof spans === 'string') {
+      throw new InvalidInputError(spans, 'invalid_options');
+    }
+
+    const outputPath = join(context.workDir, 'output.zip');
+    const job: PdfImagesJob = {
+      inputPath: context.inputPath,
+      outputPath,
+      dpi,
+      spans,
+      maxPages,
+      maxTotalPixels,
+    };
+    const { images } = await runPdfThread<PdfImagesJob, PdfImagesResult>({
+      threadUrl,
+      job,
+      context,
+      memoryLimitBytes,
+      task: 'Rendering the PDF pages',
+    });
+
+    return {
+      path: outputPath,
+      name: `${parse(context.input.name).name || 'output'}-pages.zip`,
+      contentType: 'application/zip',
+      metadata: { pages: images.length, dpi, images },
+    };
+  }
+
+  return { slug: SLUG, run };
+}

@@ -1,0 +1,136 @@
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { join, parse } from 'node:path';
+import { toolLimit } from '../../domain/catalog.ts';
+import type { TextBlock } from '../engines/pdf-layout.ts';
+import {
+  countPageBlocks,
+  emptyLayoutStats,
+  type LayoutStats,
+} from '../engines/pdf-layout-stats.ts';
+import {
+  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
+  runPdfThread,
+} from '../engines/pdf-thread.ts';
+import type {
+  PdfLayoutJob,
+  PdfLayoutPage,
+  PdfLayoutResult,
+} from './pdf-layout-thread.ts';
+import type { ToolOutput, ToolRunContext, ToolRunner } from './tool.ts';
+
+const SLUG = 'pdf-to-markdown';
+
+const threadUrl = new URL('./pdf-layout-thread.ts', import.meta.url);
+
+/** Markdown between two pages: a horizontal rule in blank lines. */
+export const MARKDOWN_PAGE_SEPARATOR = '\n\n---\n\n';
+
+/**
+ * Quality metadata of a Markdown conversion: the {@link LayoutStats} and a
+ * `score` of pagesWithText / pages, from 0 to 1, the share of pages that
+ * have a text layer. The score does not measure how well headings or lists
+ * were recognised.
+ */
+export interface MarkdownQuality extends LayoutStats {
+  score: number;
+}
+
+/**
+ * Escapes a paragraph's first characters where Markdown would read them as
+ * a heading, quote, list item or rule.
+ */
+function escapeParagraph(text: string): string {
+  if (/^(#|>|[-*+]\s|\d+[.)]\s|[-*_]{3,}\s*$)/.test(text)) {
+    return `\\${text}`;
+  }
+  return text;
+}
+
+/** Renders one page's blocks. Items of one list have no blank line between. */
+export function markdownFromBlocks(blocks: TextBlock[]): string {
+  let markdown = '';
+  let previous: TextBlock | undefined;
+
+  for (const block of blocks) {
+    if (previous) {
+      const sameList =
+        previous.kind === 'listItem' &&
+        block.kind === 'listItem' &&
+        previous.ordered === block.ordered;
+      markdown += sameList ? '\n' : '\n\n';
+    }
+    if (block.kind === 'heading') {
+      markdown += `${'#'.repeat(block.level)} ${block.text}`;
+    } else if (block.kind === 'listItem') {
+      markdown += `${block.marker} ${block.text}`;
+    } else {
+      markdown += escapeParagraph(block.text);
+    }
+    previous = block;
+  }
+  return markdown;
+}
+
+/**
+ * Creates the `pdf-to-markdown` tool: the PDF's text layer as Markdown, with
+ * headings from font size and bold fonts, paragraphs joined across line
+ * breaks, lists with a text marker (•, -, *, 1.) and `---` between pages.
+ * Its metadata is a {@link MarkdownQuality}. It fails with `encrypted_pdf`,
+ * `invalid_input` and `page_limit_exceeded` above the catalog's `maxPages`.
+ */
+export function createPdfToMarkdownRunner(
+  settings: { memoryLimitBytes?: number } = {},
+): ToolRunner {
+  const maxPages = toolLimit(SLUG, 'maxPages');
+  const memoryLimitBytes =
+    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    context.signal.throwIfAborted();
+
+    const outputPath = join(context.workDir, 'output.md');
+    const output = createWriteStream(outputPath);
+    const stats = emptyLayoutStats();
+
+    const onItem = (page: PdfLayoutPage) => {
+      const separator = page.page > 1 ? MARKDOWN_PAGE_SEPARATOR : '';
+      output.write(separator + markdownFromBlocks(page.blocks));
+      countPageBlocks(stats, page.page, page.blocks);
+    };
+    try {
+      const { pages } = await runPdfThread<
+        PdfLayoutJob,
+        PdfLayoutResult,
+        PdfLayoutPage
+      >({
+        threadUrl,
+        job: { inputPath: context.inputPath, maxPages },
+        context,
+        memoryLimitBytes,
+        task: 'Converting the PDF to Markdown',
+        onItem,
+      });
+      stats.pages = pages;
+    } finally {
+      output.end('\n');
+      await finished(output);
+    }
+
+    // The thread rejects a PDF without pages, so `pages` is at least 1.
+    const quality: MarkdownQuality = {
+      ...stats,
+      score: stats.pagesWithText / stats.pages,
+    };
+    return {
+      path: outputPath,
+      name: `${parse(context.input.name).name || 'output'}.md`,
+      contentType: 'text/markdown; charset=utf-8',
+      // A PDF of blank or scanned pages has no text to convert.
+      emptyAllowed: true,
+      metadata: { ...quality },
+    };
+  }
+
+  return { slug: SLUG, run };
+}
