@@ -33,6 +33,11 @@ export const DEBIAN_PACKAGES = [
   'poppler-utils', // pdftotext and pdfinfo, reference tools for tests
   'unzip', // reads the ZIPs of pdf-to-images-zip in tests
   'ffmpeg', // video engine: ffmpeg and ffprobe
+  // Office engine, without the GUI that the recommended packages pull in.
+  'libreoffice-writer-nogui',
+  'libreoffice-calc-nogui',
+  'libreoffice-impress-nogui',
+  'python3-uno', // the UNO bridge to warm LibreOffice listeners
   'curl', // the README's walk-through
   'jq', // the README's walk-through
   // better-sqlite3 compiles from source when no prebuilt binary is

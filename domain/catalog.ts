@@ -114,7 +114,7 @@ export const tools: readonly ToolDefinition[] = [
     title: 'Word to PDF',
     description: 'Converts DOCX and ODT documents to PDF.',
     engine: 'libreoffice',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: [
         'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
@@ -135,7 +135,7 @@ export const tools: readonly ToolDefinition[] = [
     title: 'Slides to PDF',
     description: 'Converts PPTX and ODP presentations to PDF, a page a slide.',
     engine: 'libreoffice',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: [
         'application/vnd.openxmlformats-officedocument.presentationml.presentation',
@@ -156,7 +156,7 @@ export const tools: readonly ToolDefinition[] = [
     title: 'Spreadsheet to PDF',
     description: 'Converts XLSX, ODS and CSV spreadsheets to PDF.',
     engine: 'libreoffice',
-    implemented: false,
+    implemented: true,
     input: {
       contentTypes: [
         'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',

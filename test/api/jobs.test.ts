@@ -131,19 +131,6 @@ describe('create job', () => {
     expect(body.code).toBe('TOOL_NOT_FOUND');
   });
 
-  it('unimplemented tool is TOOL_UNAVAILABLE', async () => {
-    const { status, body } = await client.createJob({
-      toolSlug: 'word-to-pdf',
-      input: fileInput(
-        'a.docx',
-        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-        png,
-      ),
-    });
-    expect(status).toBe(503);
-    expect(body.code).toBe('TOOL_UNAVAILABLE');
-  });
-
   it('unknown option is 400 naming it', async () => {
     const { status, body } = await client.createJob(
       imageJob(png, { qualty: 5 }),

@@ -3,8 +3,14 @@ import type { Logger } from 'pino';
 import type { Engine } from '../../domain/catalog.ts';
 import { ChromiumPool, chromiumStatus } from '../engines/chromium.ts';
 import { ffmpegStatus } from '../engines/ffmpeg.ts';
+import { LibreOfficePool, libreOfficeStatus } from '../engines/libreoffice.ts';
 import { createHtmlToPdfRunner } from './html-to-pdf.ts';
 import { createImageCompressRunner } from './image-compress.ts';
+import {
+  createSlidesToPdfRunner,
+  createSpreadsheetToPdfRunner,
+  createWordToPdfRunner,
+} from './office-to-pdf.ts';
 import { createPdfToDocxRunner } from './pdf-to-docx.ts';
 import { createPdfToImagesZipRunner } from './pdf-to-images-zip.ts';
 import { createPdfToMarkdownRunner } from './pdf-to-markdown.ts';
@@ -19,6 +25,8 @@ const require = createRequire(import.meta.url);
 
 /** Shared by every html-to-pdf runner of this process. */
 let chromiumPool: ChromiumPool | undefined;
+/** Shared by the three office runners of this process. */
+let libreOfficePool: LibreOfficePool | undefined;
 
 /**
  * Creates the runners of the implemented tools, keyed by slug. They share
@@ -29,11 +37,15 @@ export function createToolRunners(
   options: { logger?: Logger } = {},
 ): Map<string, ToolRunner> {
   chromiumPool ??= new ChromiumPool({ logger: options.logger });
+  libreOfficePool ??= new LibreOfficePool({ logger: options.logger });
 
   const runners = [
     createImageCompressRunner(),
     createHtmlToPdfRunner(chromiumPool),
     createPdfToTextRunner(),
+    createWordToPdfRunner(libreOfficePool),
+    createSlidesToPdfRunner(libreOfficePool),
+    createSpreadsheetToPdfRunner(libreOfficePool),
     createPdfToImagesZipRunner(),
     createPdfToMarkdownRunner(),
     createPdfToDocxRunner(),
@@ -58,7 +70,8 @@ function loadStatus(load: () => unknown, name: string): EngineStatus {
 /**
  * Probes whether `engine` can run here. It loads sharp's native module,
  * resolves pdf.js and checks that the Chromium, ffmpeg and ffprobe
- * executables exist. It launches
+ * executables exist,
+ * and that soffice and Debian's python3-uno are installed. It launches
  * nothing.
  */
 export function engineStatus(engine: Engine): EngineStatus {
@@ -77,11 +90,11 @@ export function engineStatus(engine: Engine): EngineStatus {
     case 'ffmpeg':
       return ffmpegStatus();
     case 'libreoffice':
-      return { available: false, reason: 'not implemented yet' };
+      return libreOfficeStatus();
   }
 }
 
-/** Closes the shared Chromium pool. Call it on shutdown, after jobs stop. */
+/** Closes the shared engine pools. Call it on shutdown, after jobs stop. */
 export async function closeEngines(): Promise<void> {
-  await chromiumPool?.close();
+  await Promise.all([chromiumPool?.close(), libreOfficePool?.close()]);
 }

@@ -1,0 +1,465 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { InvalidInputError, type EngineStatus } from '../tools/tool.ts';
+
+const BRIDGE_SCRIPT = fileURLToPath(
+  new URL('./libreoffice-bridge.py', import.meta.url),
+);
+/** Debian's interpreter, because python3-uno is built only for it. */
+const DEFAULT_PYTHON = '/usr/bin/python3';
+const DEFAULT_SOFFICE = '/usr/bin/soffice';
+/** Path of the `uno` module as Debian's python3-uno installs it. */
+const UNO_MODULE = '/usr/lib/python3/dist-packages/uno.py';
+const START_TIMEOUT_MS = 90_000;
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Document family of a conversion. The bridge applies page setup to
+ * `spreadsheet` and `csv` and reads `csv` with Calc's CSV filter.
+ */
+export type OfficeDocumentKind = 'word' | 'slides' | 'spreadsheet' | 'csv';
+
+/** One request to {@link LibreOfficePool.convert}. */
+export interface OfficeConversion {
+  /** PDF export filter, such as `writer_pdf_Export`. */
+  filter: string;
+  /** Import filter, such as `MS Word 2007 XML`. Detected when omitted. */
+  importFilter?: string;
+  kind: OfficeDocumentKind;
+  /**
+   * Page setup of spreadsheets (`landscape`, `fitToWidth`) and the CSV
+   * `csvDelimiter`. CSV input must be UTF-8.
+   */
+  options?: Record<string, unknown>;
+}
+
+interface BridgeResult {
+  id: number;
+  ok: boolean;
+  code?: string;
+  message?: string;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reports whether soffice and python3-uno are installed, launching nothing. */
+export function libreOfficeStatus(
+  paths: { soffice?: string; python?: string } = {},
+): EngineStatus {
+  const soffice = paths.soffice ?? DEFAULT_SOFFICE;
+  const python = paths.python ?? DEFAULT_PYTHON;
+  if (!isExecutable(soffice)) {
+    return {
+      available: false,
+      reason: `No executable soffice at ${soffice}. Install Debian's libreoffice-writer-nogui, -calc-nogui and -impress-nogui.`,
+    };
+  }
+  if (!isExecutable(python)) {
+    return { available: false, reason: `No executable Python at ${python}.` };
+  }
+  try {
+    accessSync(UNO_MODULE, constants.R_OK);
+  } catch {
+    return {
+      available: false,
+      reason: `The uno module is missing at ${UNO_MODULE}. Install python3-uno.`,
+    };
+  }
+  return { available: true };
+}
+
+/** Settings of a {@link LibreOfficePool}. */
+export interface LibreOfficePoolOptions {
+  /** Listeners run at once (default: 2, or 1 on a single core). */
+  size?: number;
+  /** Conversions one listener serves before it is replaced (default 200). */
+  maxJobsPerMember?: number;
+  /** Upper bound of one conversion in ms (default 120 000). */
+  jobTimeoutMs?: number;
+  sofficePath?: string;
+  pythonPath?: string;
+  /** Directory for the listeners' profile directories (default tmpdir). */
+  profileParent?: string;
+  logger?: Logger;
+}
+
+let pipeCounter = 0;
+
+/**
+ * One bridge process and the soffice it started, in one process group of
+ * their own, so that one signal to the group stops both.
+ */
+class Member {
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+  jobs = 0;
+  #pending: ((result: BridgeResult | Error) => void) | undefined;
+  #nextId = 1;
+  #stderr = '';
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly profileDir: string,
+  ) {
+    if (child.stdout === null) {
+      throw new Error('The LibreOffice bridge was spawned without stdout.');
+    }
+    const lines = createInterface({ input: child.stdout });
+    let markReady: () => void = () => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    this.ready = new Promise((resolve, reject) => {
+      markReady = resolve;
+      failStart = reject;
+    });
+
+    lines.on('line', (line) => {
+      let message: BridgeResult & { ready?: boolean };
+      try {
+        message = JSON.parse(line) as BridgeResult & { ready?: boolean };
+      } catch {
+        // Not a result: keep it with stderr for the exit message.
+        this.#stderr = `${this.#stderr}${line}\n`.slice(-4096);
+        return;
+      }
+      if ('ready' in message) {
+        if (message.ready) {
+          markReady();
+        } else {
+          failStart(
+            new Error(`LibreOffice failed to start: ${message.message}`),
+          );
+        }
+        return;
+      }
+      this.#pending?.(message);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // The last few kB are enough for a Python traceback.
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-4096);
+    });
+
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        const error = new Error(
+          `The LibreOffice bridge exited (code ${code}, signal ${signal}). ` +
+            this.#stderr.trim(),
+        );
+        failStart(error);
+        this.#pending?.(error);
+        // soffice outlives a bridge that crashed, so kill the rest of the
+        // group (a no-op after a clean stop).
+        this.kill();
+        resolve();
+      });
+    });
+    // Swallowed here because `exited` and `ready` report them. A write to
+    // the stdin of a bridge that just died fails with EPIPE, for example.
+    child.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    this.ready.catch(() => undefined);
+  }
+
+  /** Sends one request and resolves with the bridge's result or exit. */
+  send(
+    request: OfficeConversion & { input: string; output: string },
+  ): Promise<BridgeResult> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending = (result) => {
+        this.#pending = undefined;
+        if (result instanceof Error) {
+          reject(result);
+        } else if (result.id === id) {
+          resolve(result);
+        }
+      };
+      this.child.stdin?.write(`${JSON.stringify({ id, ...request })}\n`);
+    });
+  }
+
+  /** Kills the bridge and soffice at once with SIGKILL to their group. */
+  kill(): void {
+    try {
+      process.kill(-(this.child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+  }
+
+  /** Asks the bridge to stop soffice, then kills both if they linger. */
+  async stop(): Promise<void> {
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.kill(), CLOSE_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+interface Slot {
+  member: Member | undefined;
+  busy: boolean;
+}
+
+/**
+ * A fixed number of warm LibreOffice listeners, each with its own profile
+ * directory, driven over UNO by a Python bridge. A listener starts on first
+ * use and is replaced after `maxJobsPerMember` conversions, when it exits,
+ * when a conversion times out and when a conversion is aborted.
+ */
+export class LibreOfficePool {
+  readonly #size: number;
+  readonly #maxJobsPerMember: number;
+  readonly #jobTimeoutMs: number;
+  readonly #sofficePath: string;
+  readonly #pythonPath: string;
+  readonly #profileParent: string;
+  readonly #logger: Logger | undefined;
+  readonly #slots: Slot[];
+  readonly #waiters: ((slot: Slot) => void)[] = [];
+  readonly #killAll = () => {
+    for (const slot of this.#slots) {
+      slot.member?.kill();
+    }
+  };
+
+  constructor(options: LibreOfficePoolOptions = {}) {
+    this.#size = options.size ?? Math.min(2, availableParallelism());
+    this.#maxJobsPerMember = options.maxJobsPerMember ?? 200;
+    this.#jobTimeoutMs = options.jobTimeoutMs ?? 120_000;
+    this.#sofficePath = options.sofficePath ?? DEFAULT_SOFFICE;
+    this.#pythonPath = options.pythonPath ?? DEFAULT_PYTHON;
+    this.#profileParent = options.profileParent ?? tmpdir();
+    this.#logger = options.logger;
+    this.#slots = Array.from({ length: this.#size }, () => ({
+      member: undefined,
+      busy: false,
+    }));
+    // The members run in process groups of their own, so they would
+    // outlive this process without it.
+    // NOTE: a SIGKILL of this process skips 'exit'. Each bridge then reads
+    // the end of stdin and stops its soffice, unless soffice hangs.
+    process.once('exit', this.#killAll);
+  }
+
+  /**
+   * Converts `inputPath` to the PDF `outputPath` on a free listener,
+   * waiting for one when all are busy. Rejects with an
+   * {@link InvalidInputError} when LibreOffice cannot read the input or the
+   * conversion exceeds the job timeout, and with the signal's reason on
+   * abort, which kills the listener at once.
+   */
+  async convert(
+    inputPath: string,
+    outputPath: string,
+    conversion: OfficeConversion,
+    signal: AbortSignal,
+  ): Promise<void> {
+    signal.throwIfAborted();
+    const slot = await this.#acquire(signal);
+    try {
+      const member = await this.#memberOf(slot);
+      signal.throwIfAborted();
+      await this.#run(
+        slot,
+        member,
+        {
+          ...conversion,
+          input: inputPath,
+          output: outputPath,
+        },
+        signal,
+      );
+    } finally {
+      this.#release(slot);
+    }
+  }
+
+  /** Stops every listener. A later conversion starts new ones. */
+  async close(): Promise<void> {
+    process.removeListener('exit', this.#killAll);
+    const members = this.#slots.flatMap((slot) => slot.member ?? []);
+    for (const slot of this.#slots) {
+      slot.member = undefined;
+    }
+    await Promise.all(members.map((member) => member.stop()));
+  }
+
+  async #run(
+    slot: Slot,
+    member: Member,
+    request: OfficeConversion & { input: string; output: string },
+    signal: AbortSignal,
+  ): Promise<void> {
+    let timedOut = false;
+    const killMember = () => this.#discard(slot, member);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killMember();
+    }, this.#jobTimeoutMs);
+    signal.addEventListener('abort', killMember, { once: true });
+
+    let result: BridgeResult;
+    try {
+      result = await member.send(request);
+    } catch (error) {
+      signal.throwIfAborted();
+      if (timedOut) {
+        throw new InvalidInputError(
+          `LibreOffice did not finish within ${this.#jobTimeoutMs / 1000} s.` +
+            ' Check the document for content that never finishes loading.',
+          'conversion_timeout',
+        );
+      }
+      this.#logger?.error({ err: error }, 'LibreOffice exited during a job');
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', killMember);
+    }
+
+    member.jobs += 1;
+    if (!result.ok) {
+      this.#failed(slot, member, result);
+    }
+    if (member.jobs >= this.#maxJobsPerMember) {
+      this.#retire(slot, member, 'job count reached');
+    }
+  }
+
+  #failed(slot: Slot, member: Member, result: BridgeResult): never {
+    const message = result.message ?? 'no detail';
+    if (result.code === 'invalid_input') {
+      throw new InvalidInputError(
+        `LibreOffice could not read the file (${message}). Check that it ` +
+          'is a valid, undamaged document of the stated type.',
+      );
+    }
+    // An export error can mean a broken listener, so start afresh.
+    this.#retire(slot, member, 'conversion failed');
+    throw new Error(`LibreOffice failed to convert the file: ${message}`);
+  }
+
+  async #memberOf(slot: Slot): Promise<Member> {
+    if (slot.member === undefined) {
+      slot.member = await this.#start();
+    }
+    const member = slot.member;
+    try {
+      await member.ready;
+    } catch (error) {
+      this.#discard(slot, member);
+      throw error;
+    }
+    return member;
+  }
+
+  async #start(): Promise<Member> {
+    const status = libreOfficeStatus({
+      soffice: this.#sofficePath,
+      python: this.#pythonPath,
+    });
+    if (!status.available) {
+      throw new Error(status.reason);
+    }
+
+    const profileDir = await mkdtemp(
+      join(this.#profileParent, 'boringkit-soffice-'),
+    );
+    pipeCounter += 1;
+    const pipeName = `boringkit-${process.pid}-${pipeCounter}`;
+    const child = spawn(
+      this.#pythonPath,
+      [BRIDGE_SCRIPT, this.#sofficePath, profileDir, pipeName],
+      { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const member = new Member(child, profileDir);
+    const startedAt = Date.now();
+    const timer = setTimeout(() => member.kill(), START_TIMEOUT_MS);
+
+    void member.exited.then(() => {
+      clearTimeout(timer);
+      this.#forget(member);
+      return rm(profileDir, { recursive: true, force: true });
+    });
+    void member.ready.then(() => {
+      clearTimeout(timer);
+      this.#logger?.info(
+        { pid: child.pid, startMs: Date.now() - startedAt },
+        'LibreOffice listener started',
+      );
+    });
+    return member;
+  }
+
+  /** Kills `member` at once; the slot starts a new one when next used. */
+  #discard(slot: Slot, member: Member): void {
+    if (slot.member === member) {
+      slot.member = undefined;
+    }
+    member.kill();
+  }
+
+  #retire(slot: Slot, member: Member, reason: string): void {
+    if (slot.member === member) {
+      slot.member = undefined;
+    }
+    this.#logger?.info({ jobs: member.jobs, reason }, 'LibreOffice retired');
+    void member.stop();
+  }
+
+  /** Clears a member that exited on its own (a crash, for example). */
+  #forget(member: Member): void {
+    for (const slot of this.#slots) {
+      if (slot.member === member) {
+        slot.member = undefined;
+        this.#logger?.error(
+          { pid: member.child.pid },
+          'LibreOffice exited unexpectedly; the next job starts a new one',
+        );
+      }
+    }
+  }
+
+  #acquire(signal: AbortSignal): Promise<Slot> {
+    const free = this.#slots.find((slot) => !slot.busy);
+    if (free !== undefined) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+
+    return new Promise((resolve, reject) => {
+      const waiter = (slot: Slot) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(slot);
+      };
+      const onAbort = () => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #release(slot: Slot): void {
+    const next = this.#waiters.shift();
+    if (next === undefined) {
+      slot.busy = false;
+    } else {
+      next(slot);
+    }
+  }
+}

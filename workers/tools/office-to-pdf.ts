@@ -1,0 +1,218 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join, parse } from 'node:path';
+import type {
+  LibreOfficePool,
+  OfficeConversion,
+  OfficeDocumentKind,
+} from '../engines/libreoffice.ts';
+import {
+  InvalidInputError,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from './tool.ts';
+
+/** Import settings of one accepted content type. */
+interface InputFormat {
+  kind: OfficeDocumentKind;
+  /** LibreOffice import filter, named so that no other format is guessed. */
+  importFilter: string;
+}
+
+const WORD_FORMATS: Record<string, InputFormat> = {
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': {
+    kind: 'word',
+    importFilter: 'MS Word 2007 XML',
+  },
+  'application/vnd.oasis.opendocument.text': {
+    kind: 'word',
+    importFilter: 'writer8',
+  },
+};
+
+const SLIDES_FORMATS: Record<string, InputFormat> = {
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': {
+    kind: 'slides',
+    importFilter: 'Impress MS PowerPoint 2007 XML',
+  },
+  'application/vnd.oasis.opendocument.presentation': {
+    kind: 'slides',
+    importFilter: 'impress8',
+  },
+};
+
+const SPREADSHEET_FORMATS: Record<string, InputFormat> = {
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
+    kind: 'spreadsheet',
+    importFilter: 'Calc MS Excel 2007 XML',
+  },
+  'application/vnd.oasis.opendocument.spreadsheet': {
+    kind: 'spreadsheet',
+    importFilter: 'calc8',
+  },
+  'text/csv': { kind: 'csv', importFilter: 'Text - txt - csv (StarCalc)' },
+};
+
+function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/**
+ * Counts the pages of a PDF with pdf.js, which takes the count from the
+ * document catalog without parsing page content.
+ */
+async function countPdfPages(pdf: Uint8Array): Promise<number> {
+  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  const document = await getDocument({
+    data: pdf,
+    isEvalSupported: false,
+    verbosity: 0,
+  }).promise;
+  try {
+    return document.numPages;
+  } finally {
+    await document.destroy();
+  }
+}
+
+/** Checks the PDF that LibreOffice wrote, which can be missing or empty. */
+async function checkedPageCount(path: string): Promise<number> {
+  const size = await stat(path).then(
+    (stats) => stats.size,
+    () => 0,
+  );
+  if (size === 0) {
+    throw new Error('LibreOffice reported success but wrote no PDF.');
+  }
+  const pages = await countPdfPages(new Uint8Array(await readFile(path)));
+  if (pages === 0) {
+    throw new Error('LibreOffice reported success but the PDF has no pages.');
+  }
+  return pages;
+}
+
+function decoderFor(encoding: string): TextDecoder {
+  try {
+    return new TextDecoder(encoding);
+  } catch {
+    throw new InvalidInputError(
+      `The CSV encoding "${encoding}" is not a known character set. Use a ` +
+        'name such as UTF-8, ISO-8859-1, windows-1252 or Shift_JIS.',
+      'invalid_options',
+    );
+  }
+}
+
+/**
+ * Writes the CSV input re-encoded as UTF-8 into the work directory and
+ * returns its path. The decoding happens here because LibreOffice's CSV
+ * filter takes few character set names and reads others as the system
+ * encoding. Undecodable bytes become U+FFFD.
+ */
+async function csvAsUtf8(
+  context: ToolRunContext,
+  encoding: string,
+): Promise<string> {
+  const decoder = decoderFor(encoding);
+  const text = decoder.decode(await readFile(context.inputPath));
+  const path = join(context.workDir, 'input-utf8.csv');
+  await writeFile(path, text, 'utf8');
+  return path;
+}
+
+function csvEncoding(options: Record<string, unknown>): string {
+  return typeof options.csvEncoding === 'string'
+    ? options.csvEncoding
+    : 'utf-8';
+}
+
+/**
+ * Creates a runner that converts the input formats of `formats` to PDF
+ * with `exportFilter` on a listener of `pool`.
+ */
+function createOfficeRunner(
+  slug: string,
+  pool: LibreOfficePool,
+  formats: Record<string, InputFormat>,
+  exportFilter: string,
+): ToolRunner {
+  async function run(context: ToolRunContext): Promise<ToolOutput> {
+    const format = formats[mediaType(context.input.contentType)];
+    if (format === undefined) {
+      const accepted = Object.keys(formats).join(', ');
+      throw new InvalidInputError(
+        `The content type ${context.input.contentType} is not supported. ` +
+          `Send one of ${accepted}.`,
+      );
+    }
+
+    const conversion: OfficeConversion = {
+      filter: exportFilter,
+      importFilter: format.importFilter,
+      kind: format.kind,
+    };
+    let inputPath = context.inputPath;
+    if (format.kind === 'spreadsheet' || format.kind === 'csv') {
+      conversion.options = {
+        landscape: context.options.landscape === true,
+        fitToWidth: context.options.fitToWidth === true,
+        csvDelimiter: context.options.csvDelimiter,
+      };
+    }
+    if (format.kind === 'csv') {
+      inputPath = await csvAsUtf8(context, csvEncoding(context.options));
+    }
+
+    const outputPath = join(context.workDir, 'output.pdf');
+    await pool.convert(inputPath, outputPath, conversion, context.signal);
+    context.signal.throwIfAborted();
+    const pages = await checkedPageCount(outputPath);
+    context.reportProgress(100);
+
+    return {
+      path: outputPath,
+      name: `${parse(context.input.name).name || 'document'}.pdf`,
+      contentType: 'application/pdf',
+      metadata: { pages },
+    };
+  }
+
+  return { slug, run };
+}
+
+/** Creates the `word-to-pdf` tool: DOCX and ODT through LibreOffice Writer. */
+export function createWordToPdfRunner(pool: LibreOfficePool): ToolRunner {
+  return createOfficeRunner(
+    'word-to-pdf',
+    pool,
+    WORD_FORMATS,
+    'writer_pdf_Export',
+  );
+}
+
+/** Creates the `slides-to-pdf` tool: PPTX and ODP, one page a slide. */
+export function createSlidesToPdfRunner(pool: LibreOfficePool): ToolRunner {
+  return createOfficeRunner(
+    'slides-to-pdf',
+    pool,
+    SLIDES_FORMATS,
+    'impress_pdf_Export',
+  );
+}
+
+/**
+ * Creates the `spreadsheet-to-pdf` tool: XLSX, ODS and CSV through
+ * LibreOffice Calc, with the `landscape` and `fitToWidth` page setup on
+ * every sheet and, for CSV, `csvDelimiter` (default ",") and `csvEncoding`
+ * (default UTF-8).
+ */
+export function createSpreadsheetToPdfRunner(
+  pool: LibreOfficePool,
+): ToolRunner {
+  return createOfficeRunner(
+    'spreadsheet-to-pdf',
+    pool,
+    SPREADSHEET_FORMATS,
+    'calc_pdf_Export',
+  );
+}
