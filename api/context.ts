@@ -4,7 +4,7 @@ import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 import type { ReadModel } from '../projections/read-model.ts';
 import type { BlobStorage } from '../storage/port.ts';
 import type { UrlSigner } from '../storage/signed-urls.ts';
-import type { EngineStatus } from '../workers/tools/tool.ts';
+import type { EngineStatus } from '../workers/tool.ts';
 import type { ApiKeys } from './auth.ts';
 import type { JobService } from './job-service.ts';
 

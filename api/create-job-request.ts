@@ -7,7 +7,7 @@ import {
 } from '../domain/catalog.ts';
 import { errors } from '../domain/errors.ts';
 import type { JobInput } from '../domain/events.ts';
-import type { EngineStatus } from '../workers/tools/tool.ts';
+import type { EngineStatus } from '../workers/tool.ts';
 import { parseOrThrow } from './validation.ts';
 
 const options = z.record(z.string(), z.unknown()).default({});

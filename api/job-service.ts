@@ -17,7 +17,7 @@ import { WrongExpectedVersion } from '../eventstore/errors.ts';
 import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 import type { ReadModel } from '../projections/read-model.ts';
 import { inputKey, type BlobStorage } from '../storage/port.ts';
-import type { EngineStatus } from '../workers/tools/tool.ts';
+import type { EngineStatus } from '../workers/tool.ts';
 import {
   checkTool,
   createJobRequest,

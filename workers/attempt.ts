@@ -7,7 +7,7 @@ import type { JobState } from '../domain/job-state.ts';
 import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 import { inputKey, outputKey, type BlobStorage } from '../storage/port.ts';
 import { tryJobCommand } from './job-commands.ts';
-import { InvalidInputError, type ToolRunner } from './tools/tool.ts';
+import { InvalidInputError, type ToolRunner } from './tool.ts';
 
 export interface AttemptDependencies {
   store: EventStore;

@@ -14,7 +14,7 @@ import type {
 import type { BlobStorage } from '../storage/port.ts';
 import { runAttempt } from './attempt.ts';
 import { Supervisor } from './supervisor.ts';
-import type { ToolRunner } from './tools/tool.ts';
+import type { ToolRunner } from './tool.ts';
 
 export interface DispatcherOptions {
   store: EventStore;

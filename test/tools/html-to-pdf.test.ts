@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChromiumPool } from '../../workers/engines/chromium.ts';
 import { createHtmlToPdfRunner } from '../../workers/tools/html-to-pdf.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImageCompressRunner } from '../../workers/tools/image-compress.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 let root: string;
 const runner = createImageCompressRunner();

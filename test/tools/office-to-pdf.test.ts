@@ -17,7 +17,7 @@ import {
   InvalidInputError,
   type ToolRunContext,
   type ToolRunner,
-} from '../../workers/tools/tool.ts';
+} from '../../workers/tool.ts';
 import {
   convertWithSoffice,
   makeDocx,

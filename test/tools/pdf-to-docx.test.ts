@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
 import { createPdfToDocxRunner } from '../../workers/tools/pdf-to-docx.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 const execFileAsync = promisify(execFile);
 

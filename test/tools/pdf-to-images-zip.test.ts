@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
 import { createPdfToImagesZipRunner } from '../../workers/tools/pdf-to-images-zip.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
 import { createPdfToMarkdownRunner } from '../../workers/tools/pdf-to-markdown.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 let root: string;
 let browser: Browser;

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
 import { createPdfToTextRunner } from '../../workers/tools/pdf-to-text.ts';
-import type { ToolRunContext } from '../../workers/tools/tool.ts';
+import type { ToolRunContext } from '../../workers/tool.ts';
 
 let root: string;
 let browser: Browser;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegStatus, probe } from '../../workers/engines/ffmpeg.ts';
-import type { ToolRunContext, ToolRunner } from '../../workers/tools/tool.ts';
+import type { ToolRunContext, ToolRunner } from '../../workers/tool.ts';
 import { createCompressVideoRunner } from '../../workers/tools/video-compress.ts';
 import { createVideoToGifRunner } from '../../workers/tools/video-gif.ts';
 import { createMuteVideoRunner } from '../../workers/tools/video-mute.ts';

@@ -6,7 +6,7 @@ import {
   type BrowserContext,
   type BrowserContextOptions,
 } from 'playwright-core';
-import type { EngineStatus } from '../tools/tool.ts';
+import type { EngineStatus } from '../tool.ts';
 
 /**
  * Debian's binary, then its wrapper script. The binary comes first because

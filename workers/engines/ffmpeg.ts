@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
-import { InvalidInputError, type EngineStatus } from '../tools/tool.ts';
+import { InvalidInputError, type EngineStatus } from '../tool.ts';
 
 /** Demuxers for video inputs: MP4 and QuickTime share `mov`, WebM `matroska`. */
 export const VIDEO_DEMUXERS: readonly string[] = ['mov', 'matroska'];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { InvalidInputError, type EngineStatus } from '../tools/tool.ts';
+import { InvalidInputError, type EngineStatus } from '../tool.ts';
 
 const BRIDGE_SCRIPT = fileURLToPath(
   new URL('./libreoffice-bridge.py', import.meta.url),

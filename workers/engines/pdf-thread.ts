@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { InvalidInputError, type ToolRunContext } from '../tools/tool.ts';
+import { InvalidInputError, type ToolRunContext } from '../tool.ts';
 
 /**
  * Messages a pdf.js thread posts to its parent. `Done` is the thread's

@@ -9,7 +9,7 @@ import {
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
-} from './tool.ts';
+} from '../tool.ts';
 
 const SLUG = 'html-to-pdf-api';
 

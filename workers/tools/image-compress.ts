@@ -7,7 +7,7 @@ import {
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
-} from './tool.ts';
+} from '../tool.ts';
 
 const SLUG = 'image-compress-api';
 

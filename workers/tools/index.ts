@@ -15,7 +15,7 @@ import { createPdfToDocxRunner } from './pdf-to-docx.ts';
 import { createPdfToImagesZipRunner } from './pdf-to-images-zip.ts';
 import { createPdfToMarkdownRunner } from './pdf-to-markdown.ts';
 import { createPdfToTextRunner } from './pdf-to-text.ts';
-import type { EngineStatus, ToolRunner } from './tool.ts';
+import type { EngineStatus, ToolRunner } from '../tool.ts';
 import { createCompressVideoRunner } from './video-compress.ts';
 import { createVideoToGifRunner } from './video-gif.ts';
 import { createMuteVideoRunner } from './video-mute.ts';

@@ -10,7 +10,7 @@ import {
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
-} from './tool.ts';
+} from '../tool.ts';
 
 /** Import settings of one accepted content type. */
 interface InputFormat {

@@ -11,7 +11,7 @@ import {
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
-} from './tool.ts';
+} from '../tool.ts';
 
 const SLUG = 'pdf-to-images-zip';
 

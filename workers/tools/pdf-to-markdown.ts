@@ -17,7 +17,7 @@ import type {
   PdfLayoutPage,
   PdfLayoutResult,
 } from './pdf-layout-thread.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from './tool.ts';
+import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
 
 const SLUG = 'pdf-to-markdown';
 

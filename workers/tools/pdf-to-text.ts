@@ -5,7 +5,7 @@ import {
   runPdfThread,
 } from '../engines/pdf-thread.ts';
 import type { PdfTextJob, PdfTextResult } from './pdf-text-thread.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from './tool.ts';
+import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
 
 const SLUG = 'pdf-to-text';
 

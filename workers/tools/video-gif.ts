@@ -6,7 +6,7 @@ import {
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
-} from './tool.ts';
+} from '../tool.ts';
 import {
   around,
   outputName,

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFfmpeg } from '../engines/ffmpeg.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from './tool.ts';
+import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
 import {
   H264_OUTPUT_OPTIONS,
   MP4_OUTPUT_OPTIONS,

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { parse } from 'node:path';
 import { findTool, toolLimit } from '../../domain/catalog.ts';
 import { probe, type MediaProbe } from '../engines/ffmpeg.ts';
-import { InvalidInputError, type ToolRunContext } from './tool.ts';
+import { InvalidInputError, type ToolRunContext } from '../tool.ts';
 
 /** Limits of a video tool, from the catalog unless a test overrides them. */
 export interface VideoLimits {
