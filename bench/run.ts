@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
+import { benchmarkEngines, printEngineComparisons } from './engines-suite.ts';
 import { benchmarkEventStore, type EventStoreResult } from './eventstore.ts';
 import { benchmarkLifecycle, type LifecycleResult } from './lifecycle.ts';
 import { benchmarkReplay, type ReplayResult } from './replay.ts';
@@ -173,6 +174,21 @@ async function main(): Promise<void> {
   });
   printReplay(replay);
 
+  const engines = await benchmarkEngines({
+    word: { warmupRuns: 2, measuredRuns: 10, pollIntervalMs: 10 },
+    html: { warmupRuns: 2, measuredRuns: 10, pollIntervalMs: 10 },
+    pdf: { pages: 10, warmupRuns: 2, measuredRuns: 8 },
+    video: {
+      seconds: 60,
+      width: 1280,
+      height: 720,
+      warmupRuns: 1,
+      measuredRuns: 3,
+      pollIntervalMs: 20,
+    },
+  });
+  printEngineComparisons(engines);
+
   const elapsedSeconds = round((Date.now() - startedAt.getTime()) / 1000);
   const results = {
     startedAt: startedAt.toISOString(),
@@ -183,6 +199,7 @@ async function main(): Promise<void> {
     lifecycle,
     eventStore,
     replay,
+    engines,
   };
   await mkdir(dirname(RESULTS_PATH), { recursive: true });
   await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
