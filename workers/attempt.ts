@@ -135,7 +135,7 @@ export async function runAttempt(
     log.info({ sizeBytes: stored.sizeBytes }, 'attempt succeeded');
   } catch (error) {
     if (outputWritten) await storage.remove(outputKey(job.id));
-    await recordFailure(error, controller, job, deps, log);
+    await recordFailure(error, controller, job, deps, log, workDir);
   } finally {
     clearInterval(heartbeat);
     clearTimeout(deadline);
@@ -150,6 +150,7 @@ async function recordFailure(
   job: JobState,
   deps: AttemptDependencies,
   log: Logger,
+  workDir: string,
 ): Promise<void> {
   if (controller.signal.aborted) {
     const reason = controller.signal.reason as Error | undefined;
@@ -166,7 +167,10 @@ async function recordFailure(
   }
 
   const invalid = error instanceof InvalidInputError;
-  const message = error instanceof Error ? error.message : String(error);
+  // Engines name the files they read; clients see names, not server paths.
+  const message = (error instanceof Error ? error.message : String(error))
+    .replaceAll(`file:${workDir}/`, '')
+    .replaceAll(`${workDir}/`, '');
   log.error({ err: error, retryable: !invalid }, 'attempt failed');
   await tryJobCommand(
     deps.store,

@@ -85,6 +85,21 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+describe('legacy CSV', () => {
+  it('accepts Latin-1 bytes declared text/csv', async () => {
+    const file = path.join(directory, 'latin1.csv');
+    await writeFile(file, Buffer.from('caf\xe9;na\xefve\n1;2\n', 'latin1'));
+    expect(await checkContent(file, 'text/csv')).toEqual({ ok: true });
+  });
+
+  it('still refuses NUL bytes in CSV', async () => {
+    const file = path.join(directory, 'nul.csv');
+    await writeFile(file, Buffer.from('a;b\n\0;2\n', 'latin1'));
+    const result = await checkContent(file, 'text/csv');
+    expect(result.ok).toBe(false);
+  });
+});
+
 describe('checkContent', () => {
   const passing: [string, string][] = [
     ['image.png', 'image/png'],

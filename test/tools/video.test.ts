@@ -144,6 +144,19 @@ describe('ffmpeg engine', () => {
 describe('trim-video', () => {
   const runner = createTrimVideoRunner();
 
+  it('copies a range of an MP4 with B-frames', async () => {
+    const input = await clip('bframes.mp4', {
+      container: 'mp4',
+      seconds: 6,
+      preset: 'medium',
+    });
+    const { context } = await makeRun(input, 'video/mp4', { start: 0, end: 3 });
+
+    const output = await runner.run(context);
+
+    expect(output.metadata.streamCopy).not.toBe(false);
+  });
+
   it('copies a range of an MP4', async () => {
     const { context } = await makeRun(clips.mp4, 'video/mp4', {
       start: 1,
