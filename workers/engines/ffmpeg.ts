@@ -309,6 +309,8 @@ export function runFfmpeg(
   const { signal, expectedDurationSeconds, onProgress } = options;
   signal.throwIfAborted();
 
+  // NOTE: ffmpeg runs in the worker's process group, so a Ctrl-C in the
+  // terminal kills it before the worker can drain the attempt.
   const command = ffmpeg({ stdoutLines: 0 })
     .setFfmpegPath(ffmpegPath())
     .input(`file:${options.inputPath}`)

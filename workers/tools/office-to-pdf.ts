@@ -88,6 +88,8 @@ async function checkedPageCount(path: string): Promise<number> {
   if (pages === 0) {
     throw new Error('LibreOffice reported success but the PDF has no pages.');
   }
+  // NOTE: an XLSX or PPTX with broken parts can still convert to blank
+  // pages; nothing here tells those from a document that is really empty.
   return pages;
 }
 
