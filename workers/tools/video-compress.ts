@@ -1,17 +1,12 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runFfmpeg } from '../engines/ffmpeg.ts';
 import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
 import {
   H264_OUTPUT_OPTIONS,
   MP4_OUTPUT_OPTIONS,
+  encodeToMp4,
   around,
-  outputName,
   parseVideoOptions,
   probeVideoInput,
   resolveLimits,
-  verifyOutput,
-  videoMetadata,
   type VideoRunnerSettings,
 } from './video.ts';
 
@@ -65,54 +60,28 @@ export function createCompressVideoRunner(
       options.maxHeight,
     );
 
-    const outputPath = join(context.workDir, 'output.mp4');
-    await runFfmpeg(
-      (command) => {
-        command.outputOptions([
-          '-map',
-          '0:v:0',
-          '-map',
-          '0:a:0?',
-          ...(filter === undefined ? [] : ['-vf', filter]),
-          ...H264_OUTPUT_OPTIONS,
-          '-crf',
-          String(options.crf),
-          '-c:a',
-          'aac',
-          '-b:a',
-          AUDIO_BITRATE,
-          ...MP4_OUTPUT_OPTIONS,
-        ]);
-        command.output(outputPath);
-      },
-      {
-        inputPath: context.inputPath,
-        signal: context.signal,
-        expectedDurationSeconds: input.durationSeconds,
-        onProgress: (percent) => context.reportProgress(percent),
-      },
-    );
-
-    const output = await verifyOutput(
-      outputPath,
-      'mov',
-      around(input.durationSeconds),
-      context.signal,
-    );
-    return {
-      path: outputPath,
-      name: outputName(context.input.name, 'mp4'),
-      contentType: 'video/mp4',
+    return encodeToMp4(context, input, {
+      outputOptions: [
+        '-map',
+        '0:v:0',
+        '-map',
+        '0:a:0?',
+        ...(filter === undefined ? [] : ['-vf', filter]),
+        ...H264_OUTPUT_OPTIONS,
+        '-crf',
+        String(options.crf),
+        '-c:a',
+        'aac',
+        '-b:a',
+        AUDIO_BITRATE,
+        ...MP4_OUTPUT_OPTIONS,
+      ],
+      expectedDurationSeconds: input.durationSeconds,
+      expected: around(input.durationSeconds),
       metadata: {
-        ...videoMetadata(
-          input,
-          output.probe,
-          (await stat(context.inputPath)).size,
-          output.bytes,
-        ),
         crf: options.crf,
       },
-    };
+    });
   }
 
   return { slug: SLUG, run };

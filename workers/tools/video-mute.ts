@@ -1,17 +1,12 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runFfmpeg } from '../engines/ffmpeg.ts';
 import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
 import {
   H264_OUTPUT_OPTIONS,
   MP4_OUTPUT_OPTIONS,
+  encodeToMp4,
   around,
   copyableToMp4,
-  outputName,
   probeVideoInput,
   resolveLimits,
-  verifyOutput,
-  videoMetadata,
   type VideoRunnerSettings,
 } from './video.ts';
 
@@ -35,49 +30,23 @@ export function createMuteVideoRunner(
     const input = await probeVideoInput(context, limits);
     const copyVideo = copyableToMp4(input).video;
 
-    const outputPath = join(context.workDir, 'output.mp4');
-    await runFfmpeg(
-      (command) => {
-        command.outputOptions([
-          '-map',
-          '0:v:0',
-          '-an',
-          ...(copyVideo
-            ? ['-c:v', 'copy']
-            : [...H264_OUTPUT_OPTIONS, '-crf', String(REENCODE_CRF)]),
-          ...MP4_OUTPUT_OPTIONS,
-        ]);
-        command.output(outputPath);
-      },
-      {
-        inputPath: context.inputPath,
-        signal: context.signal,
-        expectedDurationSeconds: input.durationSeconds,
-        onProgress: (percent) => context.reportProgress(percent),
-      },
-    );
-
-    const output = await verifyOutput(
-      outputPath,
-      'mov',
-      around(input.durationSeconds),
-      context.signal,
-    );
-    return {
-      path: outputPath,
-      name: outputName(context.input.name, 'mp4'),
-      contentType: 'video/mp4',
+    return encodeToMp4(context, input, {
+      outputOptions: [
+        '-map',
+        '0:v:0',
+        '-an',
+        ...(copyVideo
+          ? ['-c:v', 'copy']
+          : [...H264_OUTPUT_OPTIONS, '-crf', String(REENCODE_CRF)]),
+        ...MP4_OUTPUT_OPTIONS,
+      ],
+      expectedDurationSeconds: input.durationSeconds,
+      expected: around(input.durationSeconds),
       metadata: {
-        ...videoMetadata(
-          input,
-          output.probe,
-          (await stat(context.inputPath)).size,
-          output.bytes,
-        ),
         hadAudio: input.audio !== undefined,
         streamCopy: copyVideo,
       },
-    };
+    });
   }
 
   return { slug: SLUG, run };

@@ -1,6 +1,3 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runFfmpeg } from '../engines/ffmpeg.ts';
 import {
   InvalidInputError,
   type ToolOutput,
@@ -11,14 +8,12 @@ import {
   DURATION_TOLERANCE_SECONDS,
   H264_OUTPUT_OPTIONS,
   MP4_OUTPUT_OPTIONS,
+  encodeToMp4,
   around,
   copyableToMp4,
-  outputName,
   parseVideoOptions,
   probeVideoInput,
   resolveLimits,
-  verifyOutput,
-  videoMetadata,
   type ExpectedDuration,
   type VideoRunnerSettings,
 } from './video.ts';
@@ -102,55 +97,29 @@ export function createTrimVideoRunner(
         }
       : around(length);
 
-    const outputPath = join(context.workDir, 'output.mp4');
-    await runFfmpeg(
-      (command) => {
-        command.outputOptions([
-          '-map',
-          '0:v:0',
-          '-map',
-          '0:a:0?',
-          '-t',
-          String(length),
-          ...(copyVideo
-            ? ['-c:v', 'copy', '-avoid_negative_ts', 'make_zero']
-            : [...H264_OUTPUT_OPTIONS, '-crf', String(REENCODE_CRF)]),
-          ...(copyable.audio ? ['-c:a', 'copy'] : ['-c:a', 'aac']),
-          ...MP4_OUTPUT_OPTIONS,
-        ]);
-        command.output(outputPath);
-      },
-      {
-        inputPath: context.inputPath,
-        inputOptions: ['-ss', String(options.start)],
-        signal: context.signal,
-        expectedDurationSeconds: length,
-        onProgress: (percent) => context.reportProgress(percent),
-      },
-    );
-
-    const output = await verifyOutput(
-      outputPath,
-      'mov',
-      expected,
-      context.signal,
-    );
-    return {
-      path: outputPath,
-      name: outputName(context.input.name, 'mp4'),
-      contentType: 'video/mp4',
+    return encodeToMp4(context, input, {
+      outputOptions: [
+        '-map',
+        '0:v:0',
+        '-map',
+        '0:a:0?',
+        '-t',
+        String(length),
+        ...(copyVideo
+          ? ['-c:v', 'copy', '-avoid_negative_ts', 'make_zero']
+          : [...H264_OUTPUT_OPTIONS, '-crf', String(REENCODE_CRF)]),
+        ...(copyable.audio ? ['-c:a', 'copy'] : ['-c:a', 'aac']),
+        ...MP4_OUTPUT_OPTIONS,
+      ],
+      inputOptions: ['-ss', String(options.start)],
+      expectedDurationSeconds: length,
+      expected: expected,
       metadata: {
-        ...videoMetadata(
-          input,
-          output.probe,
-          (await stat(context.inputPath)).size,
-          output.bytes,
-        ),
         start: options.start,
         end: stop,
         streamCopy: copyVideo,
       },
-    };
+    });
   }
 
   return { slug: SLUG, run };

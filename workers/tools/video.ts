@@ -1,8 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { parse } from 'node:path';
+import { join, parse } from 'node:path';
 import { findTool, toolLimit } from '../../domain/catalog.ts';
-import { probe, type MediaProbe } from '../engines/ffmpeg.ts';
-import { InvalidInputError, type ToolRunContext } from '../tool.ts';
+import { probe, runFfmpeg, type MediaProbe } from '../engines/ffmpeg.ts';
+import {
+  InvalidInputError,
+  type ToolOutput,
+  type ToolRunContext,
+} from '../tool.ts';
 
 /** Limits of a video tool, from the catalog unless a test overrides them. */
 export interface VideoLimits {
@@ -229,4 +233,58 @@ export function videoMetadata(
 /** Returns the input's base name with `extension` as the output's name. */
 export function outputName(inputName: string, extension: string): string {
   return `${parse(inputName).name || 'video'}.${extension}`;
+}
+
+/** How one job encodes its input to an MP4 in its work directory. */
+export interface Mp4Encoding {
+  outputOptions: string[];
+  inputOptions?: string[];
+  /** Duration of the output that progress is measured against. */
+  expectedDurationSeconds: number;
+  /** Range the output's duration must fall in. */
+  expected: ExpectedDuration;
+  /** Tool-specific metadata, added to the shared video metadata. */
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Runs ffmpeg from the job's input to `output.mp4` in its work directory,
+ * checks the output by probing it, and returns it as the tool's output.
+ */
+export async function encodeToMp4(
+  context: ToolRunContext,
+  input: MediaProbe,
+  encoding: Mp4Encoding,
+): Promise<ToolOutput> {
+  const outputPath = join(context.workDir, 'output.mp4');
+  await runFfmpeg(
+    (command) => {
+      command.outputOptions(encoding.outputOptions);
+      command.output(outputPath);
+    },
+    {
+      inputPath: context.inputPath,
+      inputOptions: encoding.inputOptions,
+      signal: context.signal,
+      expectedDurationSeconds: encoding.expectedDurationSeconds,
+      onProgress: (percent) => context.reportProgress(percent),
+    },
+  );
+
+  const output = await verifyOutput(
+    outputPath,
+    'mov',
+    encoding.expected,
+    context.signal,
+  );
+  const inputBytes = (await stat(context.inputPath)).size;
+  return {
+    path: outputPath,
+    name: outputName(context.input.name, 'mp4'),
+    contentType: 'video/mp4',
+    metadata: {
+      ...videoMetadata(input, output.probe, inputBytes, output.bytes),
+      ...encoding.metadata,
+    },
+  };
 }
