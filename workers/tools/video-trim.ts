@@ -113,7 +113,7 @@ export function createTrimVideoRunner(
       ],
       inputOptions: ['-ss', String(options.start)],
       expectedDurationSeconds: length,
-      expected: expected,
+      expected,
       metadata: {
         start: options.start,
         end: stop,
