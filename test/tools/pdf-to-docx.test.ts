@@ -1,63 +1,27 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumExecutablePath } from '../../workers/engines/chromium.ts';
 import { createPdfToDocxRunner } from '../../workers/tools/pdf-to-docx.ts';
-import type { ToolRunContext } from '../../workers/tool.ts';
 
 const execFileAsync = promisify(execFile);
 
 let root: string;
-let browser: Browser;
+let fixtures: PdfFixtures;
 const runner = createPdfToDocxRunner();
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'pdf-to-docx-'));
-  browser = await chromium.launch({
-    executablePath: chromiumExecutablePath(),
-    args: ['--no-sandbox'],
-  });
+  fixtures = await PdfFixtures.start('pdf-to-docx-');
+  root = fixtures.root;
 });
 
-afterAll(async () => {
-  await browser.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => fixtures.close());
 
-async function htmlToPdf(name: string, html: string): Promise<string> {
-  const page = await browser.newPage();
-  const path = join(root, name);
-  await page.setContent(html);
-  await writeFile(path, await page.pdf({ format: 'A4' }));
-  await page.close();
-  return path;
-}
-
-/** Builds a PDF from object bodies numbered from 1, with a correct xref. */
-function buildPdf(objects: string[], trailer = ''): Buffer {
-  let body = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((object, index) => {
-    offsets.push(Buffer.byteLength(body, 'latin1'));
-    body += `${index + 1} 0 obj\n${object}\nendobj\n`;
-  });
-
-  const xrefOffset = Buffer.byteLength(body, 'latin1');
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const offset of offsets) {
-    body += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  }
-  body +=
-    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R ${trailer}>>\n` +
-    `startxref\n${xrefOffset}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
-}
+const htmlToPdf = (name: string, html: string) =>
+  fixtures.htmlToPdf(name, html);
 
 /**
  * Chromium draws the default disc bullet as a shape, not as text, so the
@@ -128,33 +92,7 @@ function pageBreaks(content: DocxContent): number {
   return content.paragraphs.reduce((sum, p) => sum + p.pageBreaks, 0);
 }
 
-interface TestRun {
-  context: ToolRunContext;
-  controller: AbortController;
-  progress: number[];
-}
-
-async function makeRun(inputPath: string): Promise<TestRun> {
-  const controller = new AbortController();
-  const progress: number[] = [];
-  const context: ToolRunContext = {
-    jobId: 'job_test',
-    attempt: 1,
-    input: {
-      kind: 'file',
-      name: 'report.pdf',
-      contentType: 'application/pdf',
-      sizeBytes: 0,
-    },
-    inputPath,
-    options: {},
-    workDir: await mkdtemp(join(root, 'work-')),
-    signal: controller.signal,
-    reportProgress: (value) => progress.push(value),
-    logger: pino({ level: 'silent' }),
-  };
-  return { context, controller, progress };
-}
+const makeRun = (inputPath: string) => makePdfRun(inputPath, root);
 
 describe('pdf-to-docx', () => {
   let content: DocxContent;
