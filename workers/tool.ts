@@ -1,3 +1,4 @@
+import { parse } from 'node:path';
 import type { Logger } from 'pino';
 
 /** Everything a tool needs to run one attempt of one job. */
@@ -60,4 +61,16 @@ export class InvalidInputError extends Error {
 export interface EngineStatus {
   available: boolean;
   reason?: string;
+}
+
+/**
+ * Names an output after its input: `report.docx` with suffix `.pdf` becomes
+ * `report.pdf`. `fallback` replaces an input name without a base name.
+ */
+export function outputName(
+  inputName: string,
+  suffix: string,
+  fallback = 'output',
+): string {
+  return `${parse(inputName).name || fallback}${suffix}`;
 }

@@ -1,10 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import { errors, type BrowserContext } from 'playwright-core';
 import type { z } from 'zod';
 import { toolLimit, htmlToPdfOptions } from '../../domain/catalog.ts';
 import type { ChromiumPool } from '../engines/chromium.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -250,7 +251,7 @@ export function createHtmlToPdfRunner(
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'document'}.pdf`,
+      name: outputName(context.input.name, '.pdf', 'document'),
       contentType: 'application/pdf',
       metadata: { pages, blockedRequests: rendered.blockedRequests },
     };

@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import type { Metadata } from 'sharp';
 import { toolLimit, imageCompressOptions } from '../../domain/catalog.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -145,7 +146,7 @@ export function createImageCompressRunner(): ToolRunner {
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'image'}.jpg`,
+      name: outputName(context.input.name, '.jpg', 'image'),
       contentType: 'image/jpeg',
       metadata: {
         width: info.width,

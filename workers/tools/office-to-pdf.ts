@@ -1,11 +1,12 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import type {
   LibreOfficePool,
   OfficeConversion,
   OfficeDocumentKind,
 } from '../engines/libreoffice.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -173,7 +174,7 @@ function createOfficeRunner(
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'document'}.pdf`,
+      name: outputName(context.input.name, '.pdf', 'document'),
       contentType: 'application/pdf',
       metadata: { pages },
     };

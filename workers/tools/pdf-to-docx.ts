@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import {
   AlignmentType,
   Document,
@@ -24,7 +24,12 @@ import type {
   PdfLayoutPage,
   PdfLayoutResult,
 } from './pdf-layout-thread.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
+import {
+  outputName,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from '../tool.ts';
 
 const SLUG = 'pdf-to-docx';
 
@@ -162,7 +167,7 @@ export function createPdfToDocxRunner(
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'output'}.docx`,
+      name: outputName(context.input.name, '.docx'),
       contentType: DOCX_CONTENT_TYPE,
       metadata: { ...stats },
     };

@@ -1,4 +1,4 @@
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
 import {
   DEFAULT_PDF_MEMORY_LIMIT_BYTES,
@@ -7,6 +7,7 @@ import {
 import { parsePageRange } from './page-range.ts';
 import type { PdfImagesJob, PdfImagesResult } from './pdf-images-thread.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -63,7 +64,7 @@ export function createPdfToImagesZipRunner(
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'output'}-pages.zip`,
+      name: outputName(context.input.name, '-pages.zip'),
       contentType: 'application/zip',
       metadata: { pages: images.length, dpi, images },
     };

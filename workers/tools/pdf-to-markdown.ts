@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
 import type { TextBlock } from '../engines/pdf-layout.ts';
 import {
@@ -17,7 +17,12 @@ import type {
   PdfLayoutPage,
   PdfLayoutResult,
 } from './pdf-layout-thread.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
+import {
+  outputName,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from '../tool.ts';
 
 const SLUG = 'pdf-to-markdown';
 
@@ -124,7 +129,7 @@ export function createPdfToMarkdownRunner(
     };
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'output'}.md`,
+      name: outputName(context.input.name, '.md'),
       contentType: 'text/markdown; charset=utf-8',
       // A PDF of blank or scanned pages has no text to convert.
       emptyAllowed: true,

@@ -1,11 +1,16 @@
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
 import {
   DEFAULT_PDF_MEMORY_LIMIT_BYTES,
   runPdfThread,
 } from '../engines/pdf-thread.ts';
 import type { PdfTextJob, PdfTextResult } from './pdf-text-thread.ts';
-import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
+import {
+  outputName,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from '../tool.ts';
 
 const SLUG = 'pdf-to-text';
 
@@ -58,7 +63,7 @@ export function createPdfToTextRunner(
 
     return {
       path: outputPath,
-      name: `${parse(context.input.name).name || 'output'}.txt`,
+      name: outputName(context.input.name, '.txt'),
       contentType: 'text/plain; charset=utf-8',
       emptyAllowed: true,
       metadata,

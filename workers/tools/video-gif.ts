@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runFfmpeg } from '../engines/ffmpeg.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -9,7 +10,6 @@ import {
 } from '../tool.ts';
 import {
   around,
-  outputName,
   parseVideoOptions,
   probeVideoInput,
   resolveLimits,
@@ -102,7 +102,7 @@ export function createVideoToGifRunner(
     );
     return {
       path: outputPath,
-      name: outputName(context.input.name, 'gif'),
+      name: outputName(context.input.name, '.gif', 'video'),
       contentType: 'image/gif',
       metadata: {
         ...videoMetadata(

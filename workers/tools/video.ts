@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { join, parse } from 'node:path';
+import { join } from 'node:path';
 import { findTool, toolLimit } from '../../domain/catalog.ts';
 import { probe, runFfmpeg, type MediaProbe } from '../engines/ffmpeg.ts';
 import {
+  outputName,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -231,9 +232,6 @@ export function videoMetadata(
 }
 
 /** Returns the input's base name with `extension` as the output's name. */
-export function outputName(inputName: string, extension: string): string {
-  return `${parse(inputName).name || 'video'}.${extension}`;
-}
 
 /** How one job encodes its input to an MP4 in its work directory. */
 export interface Mp4Encoding {
@@ -280,7 +278,7 @@ export async function encodeToMp4(
   const inputBytes = (await stat(context.inputPath)).size;
   return {
     path: outputPath,
-    name: outputName(context.input.name, 'mp4'),
+    name: outputName(context.input.name, '.mp4', 'video'),
     contentType: 'video/mp4',
     metadata: {
       ...videoMetadata(input, output.probe, inputBytes, output.bytes),
