@@ -85,8 +85,8 @@ export function fromFrameworkError(error: FastifyError): DomainError {
 }
 
 /**
- * Answers an HTTP request that Node could not parse with a problem, as
- * every other error is answered. A reset connection gets nothing.
+ * Replies with a problem to an HTTP request that Node could not parse,
+ * like every other error. A reset connection gets no reply.
  */
 export function answerClientError(
   error: NodeJS.ErrnoException,

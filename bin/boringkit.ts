@@ -21,7 +21,7 @@ const ROLES: Record<string, Role[]> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  // The data dir holds user files, keys and the log: private to this user.
+  // The data dir contains user files, keys and the log, so it is private.
   process.umask(0o077);
 
   const [command, ...rest] = argv;

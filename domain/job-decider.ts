@@ -78,7 +78,7 @@ function describe(state: JobState): string {
   return `job ${state.id} is ${state.status} (${state.stage})`;
 }
 
-/** Whether a worker may claim the job now. */
+/** Returns whether a worker may claim the job now. */
 export function isRunnable(state: JobState, now: Date): boolean {
   if (state.status !== 'queued') return false;
   if (state.stage === 'ready') return true;

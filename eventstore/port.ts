@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 
-/** Who caused an event and in answer to what; stored beside every event. */
+/** Causation, correlation and actor of an event, stored beside it. */
 export interface EventMetadata {
   correlationId?: string;
   causationId?: string;
@@ -79,7 +79,7 @@ export interface SubscribeToAllOptions {
 }
 
 /**
- * What a subscription emits: recorded events in position order and, once,
+ * Message of a subscription: recorded events in position order and, once,
  * a `caughtUp` marker when it has delivered every event that existed when it
  * started reading live.
  */

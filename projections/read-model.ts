@@ -15,8 +15,8 @@ export interface JobChange {
 
 /**
  * The read model of one process: follows the log from its checkpoint,
- * applies events in batches, serves queries, and tells listeners which jobs
- * changed.
+ * applies events in batches, serves queries, and notifies listeners of
+ * changed jobs.
  */
 export class ReadModel {
   readonly changes = new Subject<JobChange>();

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 
-/** A noisy RGBA PNG, so the JPEG encoder has real work to do. */
+/** Makes a noisy RGBA PNG, so the JPEG encoder has real work to do. */
 export async function makePng(width: number, height: number): Promise<Buffer> {
   const channels = 4;
   const pixels = Buffer.alloc(width * height * channels);

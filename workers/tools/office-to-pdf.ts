@@ -90,7 +90,7 @@ async function checkedPageCount(path: string): Promise<number> {
     throw new Error('LibreOffice reported success but the PDF has no pages.');
   }
   // NOTE: an XLSX or PPTX with broken parts can still convert to blank
-  // pages; nothing here tells those from a document that is really empty.
+  // pages; nothing here distinguishes those from an empty document.
   return pages;
 }
 

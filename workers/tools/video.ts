@@ -233,7 +233,7 @@ export function videoMetadata(
 
 /** Returns the input's base name with `extension` as the output's name. */
 
-/** How one job encodes its input to an MP4 in its work directory. */
+/** Settings for encoding one job's input to an MP4 in its work directory. */
 export interface Mp4Encoding {
   outputOptions: string[];
   inputOptions?: string[];
