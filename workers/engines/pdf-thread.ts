@@ -20,8 +20,11 @@ export interface PdfThreadRequest<Job, Item> {
   /** The thread's `workerData`, which must survive structured cloning. */
   job: Job;
   context: ToolRunContext;
-  /** Allowed growth of the process's resident memory, in bytes. */
-  memoryLimitBytes: number;
+  /**
+   * Allowed growth of the process's resident memory, in bytes. Defaults to
+   * DEFAULT_PDF_MEMORY_LIMIT_BYTES.
+   */
+  memoryLimitBytes?: number;
   /** Name of the thread's work in error messages: "Rendering the pages". */
   task: string;
   onItem?: (item: Item) => void;
@@ -85,7 +88,9 @@ function megabytes(bytes: number): number {
 export function runPdfThread<Job, Done extends object, Item = never>(
   request: PdfThreadRequest<Job, Item>,
 ): Promise<Done> {
-  const { context, memoryLimitBytes, task } = request;
+  const { context, task } = request;
+  const memoryLimitBytes =
+    request.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
   const { signal } = context;
 
   return new Promise((resolve, reject) => {

@@ -15,10 +15,7 @@ import {
   countPageBlocks,
   emptyLayoutStats,
 } from '../engines/pdf-layout-stats.ts';
-import {
-  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
-  runPdfThread,
-} from '../engines/pdf-thread.ts';
+import { runPdfThread } from '../engines/pdf-thread.ts';
 import type {
   PdfLayoutJob,
   PdfLayoutPage,
@@ -131,8 +128,7 @@ export function createPdfToDocxRunner(
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
-  const memoryLimitBytes =
-    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+  const { memoryLimitBytes } = settings;
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();

@@ -1,9 +1,6 @@
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
-import {
-  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
-  runPdfThread,
-} from '../engines/pdf-thread.ts';
+import { runPdfThread } from '../engines/pdf-thread.ts';
 import { parsePageRange } from './page-range.ts';
 import type { PdfImagesJob, PdfImagesResult } from './pdf-images-thread.ts';
 import {
@@ -31,8 +28,7 @@ export function createPdfToImagesZipRunner(
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
   const maxTotalPixels = toolLimit(SLUG, 'maxTotalPixels');
-  const memoryLimitBytes =
-    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+  const { memoryLimitBytes } = settings;
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();

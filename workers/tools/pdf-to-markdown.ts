@@ -8,10 +8,7 @@ import {
   emptyLayoutStats,
   type LayoutStats,
 } from '../engines/pdf-layout-stats.ts';
-import {
-  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
-  runPdfThread,
-} from '../engines/pdf-thread.ts';
+import { runPdfThread } from '../engines/pdf-thread.ts';
 import type {
   PdfLayoutJob,
   PdfLayoutPage,
@@ -88,8 +85,7 @@ export function createPdfToMarkdownRunner(
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
-  const memoryLimitBytes =
-    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+  const { memoryLimitBytes } = settings;
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();

@@ -1,9 +1,6 @@
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
-import {
-  DEFAULT_PDF_MEMORY_LIMIT_BYTES,
-  runPdfThread,
-} from '../engines/pdf-thread.ts';
+import { runPdfThread } from '../engines/pdf-thread.ts';
 import type { PdfTextJob, PdfTextResult } from './pdf-text-thread.ts';
 import {
   outputName,
@@ -36,8 +33,7 @@ export function createPdfToTextRunner(
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
-  const memoryLimitBytes =
-    settings.memoryLimitBytes ?? DEFAULT_PDF_MEMORY_LIMIT_BYTES;
+  const { memoryLimitBytes } = settings;
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
     context.signal.throwIfAborted();
