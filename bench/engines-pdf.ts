@@ -1,6 +1,8 @@
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { PdfThreadPool } from '../workers/engines/pdf-thread.ts';
+import { createPdfThreadPool } from '../workers/tools/pdf-pool.ts';
 import { createPdfToImagesZipRunner } from '../workers/tools/pdf-to-images-zip.ts';
 import { createPdfToTextRunner } from '../workers/tools/pdf-to-text.ts';
 import type { ToolRunContext, ToolRunner } from '../workers/tool.ts';
@@ -133,6 +135,20 @@ export async function benchmarkPdfEngines(
   workDir: string,
   options: PdfBenchOptions,
 ): Promise<EngineComparison[]> {
+  const pool = createPdfThreadPool();
+  try {
+    return await comparePdfEngines(pool, client, workDir, options);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function comparePdfEngines(
+  pool: PdfThreadPool,
+  client: ApiClient,
+  workDir: string,
+  options: PdfBenchOptions,
+): Promise<EngineComparison[]> {
   const pdfPath = join(workDir, 'shipments.pdf');
   const pdfBytes = await makePdf(client, pdfPath, options.pages);
   const runs = {
@@ -142,10 +158,10 @@ export async function benchmarkPdfEngines(
   const expected = { pages: options.pages };
   const details = { pages: options.pages, pdfBytes };
 
-  const textRunner = createPdfToTextRunner();
+  const textRunner = createPdfToTextRunner(pool);
   const text = await compareAlternating({
     name: `pdf-to-text engine, ${options.pages}-page PDF`,
-    subject: 'createPdfToTextRunner().run() with its pdf.js thread',
+    subject: 'createPdfToTextRunner(pool).run() on a warm pdf.js thread',
     baseline: 'pdftotext in.pdf out.txt',
     target: { maxRatio: 2, label: 'within 2x' },
     ...runs,
@@ -158,10 +174,10 @@ export async function benchmarkPdfEngines(
     },
   });
 
-  const imagesRunner = createPdfToImagesZipRunner();
+  const imagesRunner = createPdfToImagesZipRunner(pool);
   const images = await compareAlternating({
     name: `pdf-to-images-zip engine, ${options.pages}-page PDF, ${DPI} dpi`,
-    subject: 'createPdfToImagesZipRunner().run(), PNGs zipped',
+    subject: 'createPdfToImagesZipRunner(pool).run(), PNGs zipped',
     baseline: `pdftoppm -png -r ${DPI} in.pdf prefix`,
     target: { maxRatio: 2, label: 'within 2x' },
     ...runs,

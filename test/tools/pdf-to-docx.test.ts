@@ -5,20 +5,22 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToDocxRunner } from '../../workers/tools/pdf-to-docx.ts';
 
 const execFileAsync = promisify(execFile);
 
 let root: string;
 let fixtures: PdfFixtures;
-const runner = createPdfToDocxRunner();
+const pool = createPdfThreadPool();
+const runner = createPdfToDocxRunner(pool);
 
 beforeAll(async () => {
   fixtures = await PdfFixtures.start('pdf-to-docx-');
   root = fixtures.root;
 });
 
-afterAll(() => fixtures.close());
+afterAll(() => Promise.all([fixtures.close(), pool.close()]));
 
 const htmlToPdf = (name: string, html: string) =>
   fixtures.htmlToPdf(name, html);

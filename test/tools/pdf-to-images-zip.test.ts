@@ -6,13 +6,15 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToImagesZipRunner } from '../../workers/tools/pdf-to-images-zip.ts';
 
 const execFileAsync = promisify(execFile);
 
 let root: string;
 let fixtures: PdfFixtures;
-const runner = createPdfToImagesZipRunner();
+const pool = createPdfThreadPool();
+const runner = createPdfToImagesZipRunner(pool);
 
 /** A4 in PostScript points, as Chromium prints it. */
 const A4_POINTS = { width: 595.92, height: 842.88 };
@@ -22,7 +24,7 @@ beforeAll(async () => {
   root = fixtures.root;
 });
 
-afterAll(() => fixtures.close());
+afterAll(() => Promise.all([fixtures.close(), pool.close()]));
 
 const htmlToPdf = (name: string, html: string) =>
   fixtures.htmlToPdf(name, html);

@@ -3,18 +3,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToMarkdownRunner } from '../../workers/tools/pdf-to-markdown.ts';
 
 let root: string;
 let fixtures: PdfFixtures;
-const runner = createPdfToMarkdownRunner();
+const pool = createPdfThreadPool();
+const runner = createPdfToMarkdownRunner(pool);
 
 beforeAll(async () => {
   fixtures = await PdfFixtures.start('pdf-to-markdown-');
   root = fixtures.root;
 });
 
-afterAll(() => fixtures.close());
+afterAll(() => Promise.all([fixtures.close(), pool.close()]));
 
 const htmlToPdf = (name: string, html: string) =>
   fixtures.htmlToPdf(name, html);

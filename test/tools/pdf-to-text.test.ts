@@ -5,18 +5,20 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToTextRunner } from '../../workers/tools/pdf-to-text.ts';
 
 let root: string;
 let fixtures: PdfFixtures;
-const runner = createPdfToTextRunner();
+const pool = createPdfThreadPool();
+const runner = createPdfToTextRunner(pool);
 
 beforeAll(async () => {
   fixtures = await PdfFixtures.start('pdf-to-text-');
   root = fixtures.root;
 });
 
-afterAll(() => fixtures.close());
+afterAll(() => Promise.all([fixtures.close(), pool.close()]));
 
 const htmlToPdf = (name: string, html: string) =>
   fixtures.htmlToPdf(name, html);
@@ -174,7 +176,7 @@ describe('pdf-to-text', () => {
           '\nendstream',
       ]),
     );
-    const limited = createPdfToTextRunner({
+    const limited = createPdfToTextRunner(pool, {
       memoryLimitBytes: 64 * 1024 * 1024,
     });
     const { context } = await makeRun(input);

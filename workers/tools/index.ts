@@ -4,6 +4,7 @@ import type { Engine } from '../../domain/catalog.ts';
 import { ChromiumPool, chromiumStatus } from '../engines/chromium.ts';
 import { ffmpegStatus } from '../engines/ffmpeg.ts';
 import { LibreOfficePool, libreOfficeStatus } from '../engines/libreoffice.ts';
+import type { PdfThreadPool } from '../engines/pdf-thread.ts';
 import { createHtmlToPdfRunner } from './html-to-pdf.ts';
 import { createImageCompressRunner } from './image-compress.ts';
 import {
@@ -15,6 +16,7 @@ import { createPdfToDocxRunner } from './pdf-to-docx.ts';
 import { createPdfToImagesZipRunner } from './pdf-to-images-zip.ts';
 import { createPdfToMarkdownRunner } from './pdf-to-markdown.ts';
 import { createPdfToTextRunner } from './pdf-to-text.ts';
+import { createPdfThreadPool } from './pdf-pool.ts';
 import type { EngineStatus, ToolRunner } from '../tool.ts';
 import { createCompressVideoRunner } from './video-compress.ts';
 import { createVideoToGifRunner } from './video-gif.ts';
@@ -27,28 +29,31 @@ const require = createRequire(import.meta.url);
 let chromiumPool: ChromiumPool | undefined;
 /** Shared by the three office runners of this process. */
 let libreOfficePool: LibreOfficePool | undefined;
+/** Shared by the four PDF runners of this process. */
+let pdfPool: PdfThreadPool | undefined;
 
 /**
  * Creates the runners of the implemented tools, keyed by slug. They share
- * one Chromium pool per process, and `logger` receives its launch and crash
- * events.
+ * one pool per engine per process, and `logger` receives the pools' launch
+ * and crash events.
  */
 export function createToolRunners(
   options: { logger?: Logger } = {},
 ): Map<string, ToolRunner> {
   chromiumPool ??= new ChromiumPool({ logger: options.logger });
   libreOfficePool ??= new LibreOfficePool({ logger: options.logger });
+  pdfPool ??= createPdfThreadPool({ logger: options.logger });
 
   const runners = [
     createImageCompressRunner(),
     createHtmlToPdfRunner(chromiumPool),
-    createPdfToTextRunner(),
+    createPdfToTextRunner(pdfPool),
     createWordToPdfRunner(libreOfficePool),
     createSlidesToPdfRunner(libreOfficePool),
     createSpreadsheetToPdfRunner(libreOfficePool),
-    createPdfToImagesZipRunner(),
-    createPdfToMarkdownRunner(),
-    createPdfToDocxRunner(),
+    createPdfToImagesZipRunner(pdfPool),
+    createPdfToMarkdownRunner(pdfPool),
+    createPdfToDocxRunner(pdfPool),
     createTrimVideoRunner(),
     createCompressVideoRunner(),
     createVideoToGifRunner(),
@@ -96,5 +101,9 @@ export function engineStatus(engine: Engine): EngineStatus {
 
 /** Closes the shared engine pools. Call it on shutdown, after jobs stop. */
 export async function closeEngines(): Promise<void> {
-  await Promise.all([chromiumPool?.close(), libreOfficePool?.close()]);
+  await Promise.all([
+    chromiumPool?.close(),
+    libreOfficePool?.close(),
+    pdfPool?.close(),
+  ]);
 }

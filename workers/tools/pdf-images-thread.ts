@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { workerData } from 'node:worker_threads';
 import { createCanvas } from '@napi-rs/canvas';
 import type { PDFDocumentProxy } from 'pdfjs-dist/types/src/display/api.js';
 import { ZipFile } from 'yazl';
@@ -11,12 +10,11 @@ import {
   checkPageLimit,
   openPdfDocument,
   PdfInputError,
-  runThreadMain,
 } from '../engines/pdf-document.ts';
 import type { PdfThreadMessage } from '../engines/pdf-thread.ts';
 import { selectPages, type PageSpan } from './page-range.ts';
 
-/** The `workerData` of a page-rendering thread. */
+/** The input of a page-rendering task. */
 export interface PdfImagesJob {
   inputPath: string;
   /** ZIP file written entry by entry as the pages are rendered. */
@@ -117,7 +115,7 @@ async function renderPng(
   }
 }
 
-async function renderPages(
+export async function renderPages(
   job: PdfImagesJob,
   post: (message: PdfImagesMessage) => void,
 ): Promise<PdfImagesResult> {
@@ -175,7 +173,3 @@ async function renderPages(
     await document.destroy();
   }
 }
-
-runThreadMain<PdfImagesResult, never>((post) =>
-  renderPages(workerData as PdfImagesJob, post),
-);

@@ -1,10 +1,8 @@
-import { workerData } from 'node:worker_threads';
 import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api.js';
 import {
   asInputError,
   checkPageLimit,
   openPdfDocument,
-  runThreadMain,
 } from '../engines/pdf-document.ts';
 import {
   blocksFromLines,
@@ -15,7 +13,7 @@ import {
 } from '../engines/pdf-layout.ts';
 import type { PdfThreadMessage } from '../engines/pdf-thread.ts';
 
-/** The `workerData` of a layout thread. */
+/** The input of a layout task. */
 export interface PdfLayoutJob {
   inputPath: string;
   maxPages: number;
@@ -67,7 +65,7 @@ async function pageLines(page: PDFPageProxy): Promise<TextLine[]> {
  * NOTE: all lines stay in memory until the end. They are text only, by
  * estimate a few times the size of the document's text.
  */
-async function readLayout(
+export async function readLayout(
   job: PdfLayoutJob,
   post: (message: PdfLayoutMessage) => void,
 ): Promise<PdfLayoutResult> {
@@ -94,7 +92,3 @@ async function readLayout(
     await document.destroy();
   }
 }
-
-runThreadMain<PdfLayoutResult, PdfLayoutPage>((post) =>
-  readLayout(workerData as PdfLayoutJob, post),
-);

@@ -1,15 +1,13 @@
 import { open } from 'node:fs/promises';
-import { workerData } from 'node:worker_threads';
 import type { TextContent } from 'pdfjs-dist/types/src/display/api.js';
 import {
   asInputError,
   checkPageLimit,
   openPdfDocument,
-  runThreadMain,
 } from '../engines/pdf-document.ts';
 import type { PdfThreadMessage } from '../engines/pdf-thread.ts';
 
-/** The `workerData` of a text-extraction thread. */
+/** The input of a text-extraction task. */
 export interface PdfTextJob {
   inputPath: string;
   /** Output file for the UTF-8 text, written page by page. */
@@ -67,7 +65,7 @@ function pageTextFromItems(items: TextContent['items']): string {
     .trim();
 }
 
-async function extractText(
+export async function extractText(
   job: PdfTextJob,
   post: (message: PdfThreadMessage<PdfTextResult>) => void,
 ): Promise<PdfTextResult> {
@@ -102,7 +100,3 @@ async function extractText(
     await document.destroy();
   }
 }
-
-runThreadMain<PdfTextResult, never>((post) =>
-  extractText(workerData as PdfTextJob, post),
-);

@@ -11,16 +11,9 @@ import {
 } from 'docx';
 import { toolLimit } from '../../domain/catalog.ts';
 import type { TextBlock } from '../engines/pdf-layout.ts';
-import {
-  countPageBlocks,
-  emptyLayoutStats,
-} from '../engines/pdf-layout-stats.ts';
-import { runPdfThread } from '../engines/pdf-thread.ts';
-import type {
-  PdfLayoutJob,
-  PdfLayoutPage,
-  PdfLayoutResult,
-} from './pdf-layout-thread.ts';
+import type { PdfThreadPool } from '../engines/pdf-thread.ts';
+import { readPdfLayout } from './pdf-layout-read.ts';
+import type { PdfLayoutPage } from './pdf-layout-thread.ts';
 import {
   outputName,
   type ToolOutput,
@@ -32,8 +25,6 @@ const SLUG = 'pdf-to-docx';
 
 const DOCX_CONTENT_TYPE =
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-
-const threadUrl = new URL('./pdf-layout-thread.ts', import.meta.url);
 
 const ORDERED_LIST = 'ordered-list';
 
@@ -125,6 +116,7 @@ function buildDocument(paragraphs: Paragraph[]): Document {
  * above the catalog's `maxPages`.
  */
 export function createPdfToDocxRunner(
+  pool: PdfThreadPool,
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
@@ -134,23 +126,12 @@ export function createPdfToDocxRunner(
     context.signal.throwIfAborted();
 
     const body = new DocxBody();
-    const stats = emptyLayoutStats();
-    const { pages } = await runPdfThread<
-      PdfLayoutJob,
-      PdfLayoutResult,
-      PdfLayoutPage
-    >({
-      threadUrl,
-      job: { inputPath: context.inputPath, maxPages },
-      context,
+    const stats = await readPdfLayout(pool, context, {
+      maxPages,
+      label: 'Converting the PDF to DOCX',
       memoryLimitBytes,
-      task: 'Converting the PDF to DOCX',
-      onItem: (page) => {
-        body.addPage(page);
-        countPageBlocks(stats, page.page, page.blocks);
-      },
+      onPage: (page) => body.addPage(page),
     });
-    stats.pages = pages;
     context.signal.throwIfAborted();
 
     // NOTE: docx builds the whole file in memory. For text only that is, by

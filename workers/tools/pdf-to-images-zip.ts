@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
-import { runPdfThread } from '../engines/pdf-thread.ts';
+import type { PdfThreadPool } from '../engines/pdf-thread.ts';
 import { parsePageRange } from './page-range.ts';
 import type { PdfImagesJob, PdfImagesResult } from './pdf-images-thread.ts';
 import {
@@ -13,8 +13,6 @@ import {
 
 const SLUG = 'pdf-to-images-zip';
 
-const threadUrl = new URL('./pdf-images-thread.ts', import.meta.url);
-
 /**
  * Creates the `pdf-to-images-zip` tool: the selected pages rendered by pdf.js
  * at `dpi` (default 150) as PNGs named `page-001.png` and so on, in one ZIP.
@@ -24,6 +22,7 @@ const threadUrl = new URL('./pdf-images-thread.ts', import.meta.url);
  * more than `maxPages` selected pages, `encrypted_pdf` and `invalid_input`.
  */
 export function createPdfToImagesZipRunner(
+  pool: PdfThreadPool,
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
@@ -50,12 +49,12 @@ export function createPdfToImagesZipRunner(
       maxPages,
       maxTotalPixels,
     };
-    const { images } = await runPdfThread<PdfImagesJob, PdfImagesResult>({
-      threadUrl,
+    const { images } = await pool.run<PdfImagesJob, PdfImagesResult>({
+      task: 'images',
       job,
       context,
       memoryLimitBytes,
-      task: 'Rendering the PDF pages',
+      label: 'Rendering the PDF pages',
     });
 
     return {

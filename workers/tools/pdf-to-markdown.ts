@@ -3,17 +3,10 @@ import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
 import type { TextBlock } from '../engines/pdf-layout.ts';
-import {
-  countPageBlocks,
-  emptyLayoutStats,
-  type LayoutStats,
-} from '../engines/pdf-layout-stats.ts';
-import { runPdfThread } from '../engines/pdf-thread.ts';
-import type {
-  PdfLayoutJob,
-  PdfLayoutPage,
-  PdfLayoutResult,
-} from './pdf-layout-thread.ts';
+import type { LayoutStats } from '../engines/pdf-layout-stats.ts';
+import type { PdfThreadPool } from '../engines/pdf-thread.ts';
+import { readPdfLayout } from './pdf-layout-read.ts';
+import type { PdfLayoutPage } from './pdf-layout-thread.ts';
 import {
   outputName,
   type ToolOutput,
@@ -22,8 +15,6 @@ import {
 } from '../tool.ts';
 
 const SLUG = 'pdf-to-markdown';
-
-const threadUrl = new URL('./pdf-layout-thread.ts', import.meta.url);
 
 /** Markdown between two pages: a horizontal rule in blank lines. */
 export const MARKDOWN_PAGE_SEPARATOR = '\n\n---\n\n';
@@ -82,6 +73,7 @@ export function markdownFromBlocks(blocks: TextBlock[]): string {
  * `invalid_input` and `page_limit_exceeded` above the catalog's `maxPages`.
  */
 export function createPdfToMarkdownRunner(
+  pool: PdfThreadPool,
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
@@ -92,27 +84,17 @@ export function createPdfToMarkdownRunner(
 
     const outputPath = join(context.workDir, 'output.md');
     const output = createWriteStream(outputPath);
-    const stats = emptyLayoutStats();
-
-    const onItem = (page: PdfLayoutPage) => {
-      const separator = page.page > 1 ? MARKDOWN_PAGE_SEPARATOR : '';
-      output.write(separator + markdownFromBlocks(page.blocks));
-      countPageBlocks(stats, page.page, page.blocks);
-    };
+    let stats: LayoutStats;
     try {
-      const { pages } = await runPdfThread<
-        PdfLayoutJob,
-        PdfLayoutResult,
-        PdfLayoutPage
-      >({
-        threadUrl,
-        job: { inputPath: context.inputPath, maxPages },
-        context,
+      stats = await readPdfLayout(pool, context, {
+        maxPages,
+        label: 'Converting the PDF to Markdown',
         memoryLimitBytes,
-        task: 'Converting the PDF to Markdown',
-        onItem,
+        onPage: (page: PdfLayoutPage) => {
+          const separator = page.page > 1 ? MARKDOWN_PAGE_SEPARATOR : '';
+          output.write(separator + markdownFromBlocks(page.blocks));
+        },
       });
-      stats.pages = pages;
     } finally {
       output.end('\n');
       await finished(output);

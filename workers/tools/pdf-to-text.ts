@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
-import { runPdfThread } from '../engines/pdf-thread.ts';
+import type { PdfThreadPool } from '../engines/pdf-thread.ts';
 import type { PdfTextJob, PdfTextResult } from './pdf-text-thread.ts';
 import {
   outputName,
@@ -10,8 +10,6 @@ import {
 } from '../tool.ts';
 
 const SLUG = 'pdf-to-text';
-
-const threadUrl = new URL('./pdf-text-thread.ts', import.meta.url);
 
 function scannedPagesNote(pages: number[]): string {
   const list = pages.join(', ');
@@ -30,6 +28,7 @@ function scannedPagesNote(pages: number[]): string {
  * catalog's `maxPages`.
  */
 export function createPdfToTextRunner(
+  pool: PdfThreadPool,
   settings: { memoryLimitBytes?: number } = {},
 ): ToolRunner {
   const maxPages = toolLimit(SLUG, 'maxPages');
@@ -39,12 +38,12 @@ export function createPdfToTextRunner(
     context.signal.throwIfAborted();
 
     const outputPath = join(context.workDir, 'output.txt');
-    const result = await runPdfThread<PdfTextJob, PdfTextResult>({
-      threadUrl,
+    const result = await pool.run<PdfTextJob, PdfTextResult>({
+      task: 'text',
       job: { inputPath: context.inputPath, outputPath, maxPages },
       context,
       memoryLimitBytes,
-      task: 'Extracting the text',
+      label: 'Extracting the text',
     });
 
     const { pages, characters, pagesWithoutText } = result;
