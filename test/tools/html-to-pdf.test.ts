@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -299,6 +299,23 @@ describe('html-to-pdf', () => {
   });
 });
 
+/** Counts the Chromium processes this process started that still run. */
+async function childBrowserCount(): Promise<number> {
+  const children = await readFile(
+    `/proc/${process.pid}/task/${process.pid}/children`,
+    'utf8',
+  );
+  const names = await Promise.all(
+    children
+      .split(' ')
+      .filter((pid) => pid !== '')
+      .map((pid) =>
+        readFile(`/proc/${pid}/comm`, 'utf8').catch(() => 'exited'),
+      ),
+  );
+  return names.filter((name) => name.trim() === 'chromium').length;
+}
+
 describe('ChromiumPool', () => {
   it('replaces the browser after maxJobsPerBrowser', async () => {
     const smallPool = new ChromiumPool({ maxJobsPerBrowser: 2 });
@@ -335,5 +352,37 @@ describe('ChromiumPool', () => {
     } finally {
       await crashPool.close();
     }
+  });
+
+  it('opens a spare page for the next job', async () => {
+    const sparePool = new ChromiumPool();
+    try {
+      const first = await sparePool.newPage();
+      const browser = first.context.browser();
+      await first.context.close();
+      await expect.poll(() => browser?.contexts().length).toBe(1);
+      const [spare] = browser?.contexts() ?? [];
+
+      const second = await sparePool.newPage();
+
+      expect(second.context).toBe(spare);
+      expect(second.context).not.toBe(first.context);
+      expect(second.page.url()).toBe('about:blank');
+    } finally {
+      await sparePool.close();
+    }
+  });
+
+  it('launches no browser while closing', async () => {
+    const browsersBefore = await childBrowserCount();
+    const closingPool = new ChromiumPool();
+    const first = await closingPool.newPage();
+    const browser = first.context.browser();
+
+    await closingPool.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(browser?.isConnected()).toBe(false);
+    expect(await childBrowserCount()).toBe(browsersBefore);
   });
 });

@@ -5,6 +5,7 @@ import {
   type Browser,
   type BrowserContext,
   type BrowserContextOptions,
+  type Page,
 } from 'playwright-core';
 import type { EngineStatus } from '../tool.ts';
 
@@ -53,6 +54,40 @@ const CONTEXT_OPTIONS: BrowserContextOptions = {
 };
 
 const LAUNCH_TIMEOUT_MS = 30_000;
+
+/** A blank page in a fresh context of its own, for one untrusted document. */
+export interface IsolatedPage {
+  context: BrowserContext;
+  page: Page;
+  /** Returns how many requests and WebSockets the context has blocked. */
+  blockedRequests(): number;
+}
+
+/**
+ * Aborts every request except `data:` and `blob:` URLs, and closes every
+ * WebSocket. Returns a counter of what was blocked. Launch flags send the
+ * rest (beacons, prefetches) to a dead proxy, which this count misses.
+ */
+async function blockNetwork(
+  browserContext: BrowserContext,
+): Promise<{ count: number }> {
+  const blocked = { count: 0 };
+
+  await browserContext.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (url.startsWith('data:') || url.startsWith('blob:')) {
+      await route.continue();
+      return;
+    }
+    blocked.count += 1;
+    await route.abort('blockedbyclient');
+  });
+  await browserContext.routeWebSocket(/.*/, async (socket) => {
+    blocked.count += 1;
+    await socket.close({ code: 1008, reason: 'Network access is disabled' });
+  });
+  return blocked;
+}
 
 function isExecutable(path: string): boolean {
   try {
@@ -113,6 +148,8 @@ export interface ChromiumPoolOptions {
  * The browser launches on first use and is replaced after
  * `maxJobsPerBrowser` contexts or when it disconnects (a crash, for
  * example). A retired browser closes when its last context closes.
+ * After a page from {@link ChromiumPool.newPage} closes, the pool opens a
+ * spare one, so the next job skips the renderer's start.
  */
 export class ChromiumPool {
   readonly #executablePath: string | undefined;
@@ -121,6 +158,10 @@ export class ChromiumPool {
   /** The browser that serves new contexts, or its pending launch. */
   #active: Promise<PooledBrowser> | undefined;
   readonly #live = new Set<PooledBrowser>();
+  /** A page opened ahead for the next job, never used by an earlier one. */
+  #spare: Promise<IsolatedPage> | undefined;
+  /** Incremented by close(), so pages closed by it open no spare. */
+  #generation = 0;
 
   constructor(options: ChromiumPoolOptions = {}) {
     this.#executablePath = options.executablePath;
@@ -151,8 +192,33 @@ export class ChromiumPool {
     return context;
   }
 
+  /**
+   * Returns a blank page in a fresh context with the network blocked and
+   * `window.print` disabled, taking the spare page when there is one. The
+   * caller must close the page's context when the job ends.
+   */
+  async newPage(): Promise<IsolatedPage> {
+    const spare = await this.#takeSpare();
+    const isolated = spare ?? (await this.#openPage());
+    const generation = this.#generation;
+    isolated.context.once('close', () => {
+      if (generation === this.#generation) {
+        this.#refillSpare();
+      }
+    });
+    return isolated;
+  }
+
   /** Closes every browser of the pool. A later job launches a new one. */
   async close(): Promise<void> {
+    this.#generation += 1;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    await spare?.then(
+      (isolated) => isolated.context.close(),
+      () => undefined,
+    );
+
     const pending = this.#active;
     this.#active = undefined;
     await pending?.catch(() => undefined);
@@ -165,6 +231,54 @@ export class ChromiumPool {
         await pooled.browser.close();
       }),
     );
+  }
+
+  async #openPage(): Promise<IsolatedPage> {
+    const context = await this.newContext();
+    try {
+      const blocked = await blockNetwork(context);
+      // A page that calls print() on load (common in invoice templates)
+      // would hold Chromium's print job, and page.pdf() would fail with
+      // "Page is already being printed".
+      await context.addInitScript('window.print = () => {};');
+      const page = await context.newPage();
+      return { context, page, blockedRequests: () => blocked.count };
+    } catch (error) {
+      await context.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Returns the spare page if it opened and its browser still runs. */
+  async #takeSpare(): Promise<IsolatedPage | undefined> {
+    const pending = this.#spare;
+    this.#spare = undefined;
+    const spare = await pending?.catch(() => undefined);
+    if (spare === undefined) {
+      return undefined;
+    }
+    if (spare.page.isClosed() || !spare.context.browser()?.isConnected()) {
+      await spare.context.close().catch(() => undefined);
+      return undefined;
+    }
+    return spare;
+  }
+
+  #refillSpare(): void {
+    if (this.#spare !== undefined) {
+      return;
+    }
+    const opening = this.#openPage();
+    this.#spare = opening;
+    opening.catch((error: unknown) => {
+      if (this.#spare === opening) {
+        this.#spare = undefined;
+      }
+      this.#logger?.warn(
+        { err: error },
+        'Opening a spare Chromium page failed',
+      );
+    });
   }
 
   #acquire(): Promise<PooledBrowser> {

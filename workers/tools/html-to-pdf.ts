@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, type BrowserContext } from 'playwright-core';
+import { errors } from 'playwright-core';
 import type { z } from 'zod';
 import { toolLimit, htmlToPdfOptions } from '../../domain/catalog.ts';
-import type { ChromiumPool } from '../engines/chromium.ts';
+import type { ChromiumPool, IsolatedPage } from '../engines/chromium.ts';
 import {
   outputName,
   InvalidInputError,
@@ -69,32 +69,6 @@ async function readHtml(context: ToolRunContext): Promise<string> {
 }
 
 /**
- * Aborts every request except `data:` and `blob:` URLs, and closes every
- * WebSocket. Returns a counter of what was blocked. Launch flags send the
- * rest (beacons, prefetches) to a dead proxy, which this count misses.
- */
-async function blockNetwork(
-  browserContext: BrowserContext,
-): Promise<{ count: number }> {
-  const blocked = { count: 0 };
-
-  await browserContext.route('**/*', async (route) => {
-    const url = route.request().url();
-    if (url.startsWith('data:') || url.startsWith('blob:')) {
-      await route.continue();
-      return;
-    }
-    blocked.count += 1;
-    await route.abort('blockedbyclient');
-  });
-  await browserContext.routeWebSocket(/.*/, async (socket) => {
-    blocked.count += 1;
-    await socket.close({ code: 1008, reason: 'Network access is disabled' });
-  });
-  return blocked;
-}
-
-/**
  * Counts the pages of a PDF with pdf.js, which takes the count from the
  * document catalog without parsing page content.
  */
@@ -115,18 +89,11 @@ async function countPdfPages(pdf: Uint8Array): Promise<number> {
 }
 
 async function renderPdf(
-  browserContext: BrowserContext,
+  { page, blockedRequests }: IsolatedPage,
   html: string,
   options: HtmlToPdfOptions,
   timeoutMs: number,
 ): Promise<{ pdf: Buffer; blockedRequests: number }> {
-  const blocked = await blockNetwork(browserContext);
-  // A page that calls print() on load (common in invoice templates) would
-  // hold Chromium's print job, and page.pdf() would fail with "Page is
-  // already being printed".
-  await browserContext.addInitScript('window.print = () => {};');
-  const page = await browserContext.newPage();
-
   // setContent writes the HTML into about:blank, so no file: or http:
   // document is loaded.
   await page.setContent(html, {
@@ -154,7 +121,7 @@ async function renderPdf(
     }
     throw error;
   }
-  return { pdf, blockedRequests: blocked.count };
+  return { pdf, blockedRequests: blockedRequests() };
 }
 
 /**
@@ -170,7 +137,8 @@ async function renderInFreshContext(
   timeoutMs: number,
 ): Promise<{ pdf: Buffer; blockedRequests: number }> {
   const { signal } = context;
-  const browserContext = await pool.newContext();
+  const isolated = await pool.newPage();
+  const browserContext = isolated.context;
   let timedOut = false;
 
   const closeContext = () =>
@@ -186,7 +154,7 @@ async function renderInFreshContext(
 
   try {
     signal.throwIfAborted();
-    return await renderPdf(browserContext, html, options, timeoutMs);
+    return await renderPdf(isolated, html, options, timeoutMs);
   } catch (error) {
     // Closing the context makes every pending Playwright call reject, so
     // the cause is the abort or the timeout, not that rejection.
@@ -202,7 +170,9 @@ async function renderInFreshContext(
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
-    await closeContext();
+    // The PDF is in memory, so the job need not wait for Chromium to close
+    // the page. closeContext logs a failure.
+    void closeContext();
   }
 }
 
