@@ -425,4 +425,37 @@ describe('LibreOfficePool', () => {
       await single.close();
     }
   });
+
+  it('removes profile directories on close', async () => {
+    const profileParent = await mkdtemp(join(root, 'close-'));
+    const pair = new LibreOfficePool({ size: 2, profileParent });
+    const runner = createWordToPdfRunner(pair);
+    await Promise.all([
+      convert(runner, fixtures.docx ?? '', DOCX),
+      convert(runner, fixtures.docx ?? '', DOCX),
+    ]);
+    const before = await readdir(profileParent);
+
+    await pair.close();
+
+    expect(before).toHaveLength(2);
+    expect(await readdir(profileParent)).toEqual([]);
+    expect(await processesMentioning(profileParent)).toEqual([]);
+  });
+
+  it('waits for a retiring member on close', async () => {
+    const profileParent = await mkdtemp(join(root, 'close-retired-'));
+    const single = new LibreOfficePool({
+      size: 1,
+      profileParent,
+      maxJobsPerMember: 1,
+    });
+    await convert(createWordToPdfRunner(single), fixtures.docx ?? '', DOCX);
+
+    // The member reached its job count and is stopping when close starts.
+    await single.close();
+
+    expect(await readdir(profileParent)).toEqual([]);
+    expect(await processesMentioning(profileParent)).toEqual([]);
+  });
 });

@@ -17,7 +17,8 @@ const DEFAULT_SOFFICE = '/usr/bin/soffice';
 /** Path of the `uno` module as Debian's python3-uno installs it. */
 const UNO_MODULE = '/usr/lib/python3/dist-packages/uno.py';
 const START_TIMEOUT_MS = 90_000;
-const CLOSE_TIMEOUT_MS = 10_000;
+/** How long a listener may take to stop before it is killed with SIGKILL. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /**
  * Document family of a conversion. The bridge applies page setup to
@@ -106,6 +107,7 @@ class Member {
   readonly ready: Promise<void>;
   readonly exited: Promise<void>;
   jobs = 0;
+  #stopped: Promise<void> | undefined;
   #pending: ((result: BridgeResult | Error) => void) | undefined;
   #nextId = 1;
   #stderr = '';
@@ -152,10 +154,9 @@ class Member {
     });
 
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      const onExit = (outcome: string) => {
         const error = new Error(
-          `The LibreOffice bridge exited (code ${code}, signal ${signal}). ` +
-            this.#stderr.trim(),
+          `The LibreOffice bridge ${outcome}. ${this.#stderr.trim()}`,
         );
         failStart(error);
         this.#pending?.(error);
@@ -163,6 +164,15 @@ class Member {
         // group (a no-op after a clean stop).
         this.kill();
         resolve();
+      };
+      child.once('exit', (code, signal) => {
+        onExit(`exited (code ${code}, signal ${signal})`);
+      });
+      // A bridge that failed to spawn emits 'error' and never 'exit'.
+      child.once('error', (error) => {
+        if (child.pid === undefined) {
+          onExit(`failed to start: ${error.message}`);
+        }
       });
     });
     // Swallowed here because `exited` and `ready` report them. A write to
@@ -192,19 +202,30 @@ class Member {
 
   /** Kills the bridge and soffice at once with SIGKILL to their group. */
   kill(): void {
+    // Without a pid, the bridge never started, and -0 would be this
+    // process's own group.
+    if (this.child.pid === undefined) {
+      return;
+    }
     try {
-      process.kill(-(this.child.pid ?? 0), 'SIGKILL');
+      process.kill(-this.child.pid, 'SIGKILL');
     } catch {
       // The group is gone already.
     }
   }
 
-  /** Asks the bridge to stop soffice, then kills both if they linger. */
-  async stop(): Promise<void> {
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.kill(), CLOSE_TIMEOUT_MS);
-    await this.exited;
-    clearTimeout(timer);
+  /**
+   * Asks the bridge to stop soffice, then kills both if they linger past
+   * {@link CLOSE_TIMEOUT_MS}. Resolves once the bridge exited.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.child.stdin?.end();
+      const timer = setTimeout(() => this.kill(), CLOSE_TIMEOUT_MS);
+      await this.exited;
+      clearTimeout(timer);
+    })();
+    return this.#stopped;
   }
 }
 
@@ -229,9 +250,17 @@ export class LibreOfficePool {
   readonly #logger: Logger | undefined;
   readonly #slots: Slot[];
   readonly #waiters: ((slot: Slot) => void)[] = [];
+  /**
+   * Every started member, retired and discarded ones included, until it has
+   * exited and its profile directory is removed. Each maps to the promise
+   * of that cleanup.
+   */
+  readonly #members = new Map<Member, Promise<void>>();
+  /** Member starts in progress, which create a profile directory first. */
+  readonly #starting = new Set<Promise<Member>>();
   readonly #killAll = () => {
-    for (const slot of this.#slots) {
-      slot.member?.kill();
+    for (const member of this.#members.keys()) {
+      member.kill();
     }
   };
 
@@ -247,11 +276,6 @@ export class LibreOfficePool {
       member: undefined,
       busy: false,
     }));
-    // The members run in process groups of their own, so they would
-    // outlive this process without it.
-    // NOTE: a SIGKILL of this process skips 'exit'. Each bridge then reads
-    // the end of stdin and stops its soffice, unless soffice hangs.
-    process.once('exit', this.#killAll);
   }
 
   /**
@@ -287,14 +311,23 @@ export class LibreOfficePool {
     }
   }
 
-  /** Stops every listener. A later conversion starts new ones. */
+  /**
+   * Stops every listener, killing those that do not stop within
+   * {@link CLOSE_TIMEOUT_MS}, and resolves once all have exited and their
+   * profile directories are removed. A later conversion starts new ones.
+   */
   async close(): Promise<void> {
-    process.removeListener('exit', this.#killAll);
-    const members = this.#slots.flatMap((slot) => slot.member ?? []);
+    await Promise.allSettled(this.#starting);
     for (const slot of this.#slots) {
       slot.member = undefined;
     }
-    await Promise.all(members.map((member) => member.stop()));
+    const members = [...this.#members];
+    await Promise.all(
+      members.map(async ([member, cleanedUp]) => {
+        await member.stop();
+        await cleanedUp;
+      }),
+    );
   }
 
   async #run(
@@ -367,6 +400,16 @@ export class LibreOfficePool {
   }
 
   async #start(): Promise<Member> {
+    const starting = this.#spawnMember();
+    this.#starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.#starting.delete(starting);
+    }
+  }
+
+  async #spawnMember(): Promise<Member> {
     const status = libreOfficeStatus({
       soffice: this.#sofficePath,
       python: this.#pythonPath,
@@ -389,11 +432,23 @@ export class LibreOfficePool {
     const startedAt = Date.now();
     const timer = setTimeout(() => member.kill(), START_TIMEOUT_MS);
 
-    void member.exited.then(() => {
+    if (this.#members.size === 0) {
+      // The members run in process groups of their own, so they would
+      // outlive this process without it.
+      // NOTE: a SIGKILL of this process skips 'exit'. Each bridge then reads
+      // the end of stdin and stops its soffice, unless soffice hangs.
+      process.once('exit', this.#killAll);
+    }
+    const cleanedUp = member.exited.then(async () => {
       clearTimeout(timer);
       this.#forget(member);
-      return rm(profileDir, { recursive: true, force: true });
+      await this.#removeProfile(profileDir);
+      this.#members.delete(member);
+      if (this.#members.size === 0) {
+        process.removeListener('exit', this.#killAll);
+      }
     });
+    this.#members.set(member, cleanedUp);
     void member.ready.then(() => {
       clearTimeout(timer);
       this.#logger?.info(
@@ -402,6 +457,26 @@ export class LibreOfficePool {
       );
     });
     return member;
+  }
+
+  /**
+   * Removes a profile directory after its member exited. The retries cover
+   * a soffice, killed with its group, that has not finished dying yet.
+   */
+  async #removeProfile(profileDir: string): Promise<void> {
+    try {
+      await rm(profileDir, {
+        recursive: true,
+        force: true,
+        maxRetries: 5,
+        retryDelay: 100,
+      });
+    } catch (error) {
+      this.#logger?.error(
+        { err: error, profileDir },
+        'failed to remove a LibreOffice profile directory',
+      );
+    }
   }
 
   /** Kills `member` at once; the slot starts a new one when next used. */
