@@ -78,6 +78,101 @@ const pdfIn = ['application/pdf'];
 const videoIn = ['video/mp4', 'video/quicktime', 'video/webm'];
 const seconds = z.number().min(0);
 
+/**
+ * Checks whether TextDecoder, which implements the WHATWG Encoding Standard,
+ * supports the encoding label `name`.
+ */
+function isKnownEncoding(name: string): boolean {
+  try {
+    new TextDecoder(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of `spreadsheet-to-pdf`. The CSV options apply to CSV input only. */
+export const spreadsheetToPdfOptions = z.strictObject({
+  landscape: z.boolean().default(false),
+  fitToWidth: z.boolean().default(false),
+  csvDelimiter: z.string().length(1).optional(),
+  csvEncoding: z
+    .string()
+    .min(1)
+    .max(40)
+    .refine(isKnownEncoding, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a known character set. Use ` +
+        'a name such as UTF-8, ISO-8859-1, windows-1252 or Shift_JIS',
+    })
+    .optional(),
+});
+
+/**
+ * Options of `trim-video`. The checks against the video's own duration run
+ * in the tool, once the file is there.
+ */
+export const trimVideoOptions = z
+  .strictObject({
+    start: seconds.default(0),
+    end: seconds.optional(),
+    duration: z
+      .number()
+      .gt(
+        0,
+        'duration must be more than 0 seconds. Omit it to keep the video ' +
+          'up to its end',
+      )
+      .optional(),
+    frameAccurate: z.boolean().default(false),
+  })
+  .superRefine((options, context) => {
+    const { start, end, duration } = options;
+    if (end !== undefined && duration !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['duration'],
+        message: 'Set either end or duration, not both. Remove one of them',
+      });
+    }
+    if (end !== undefined && end <= start) {
+      context.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message:
+          `end (${end} s) must be after start (${start} s). Set a later ` +
+          'end or an earlier start',
+      });
+    }
+  });
+
+export const compressVideoOptions = z.strictObject({
+  crf: z.number().int().min(18).max(40).default(28),
+  maxHeight: z.number().int().min(144).max(2_160).optional(),
+});
+
+/** Longest GIF that `video-to-gif` makes, in seconds. */
+const MAX_GIF_SECONDS = 15;
+
+export const videoToGifOptions = z.strictObject({
+  start: seconds.default(0),
+  duration: z
+    .number()
+    .gt(
+      0,
+      'duration must be more than 0 seconds. Set a duration of up to ' +
+        `${MAX_GIF_SECONDS} seconds`,
+    )
+    .max(
+      MAX_GIF_SECONDS,
+      `duration may be at most ${MAX_GIF_SECONDS} seconds. Set a shorter ` +
+        'duration, or convert the video in several parts',
+    )
+    .default(5),
+  fps: z.number().int().min(1).max(30).default(10),
+  width: z.number().int().min(16).max(1_280).default(480),
+});
+
 function tool(
   definition: Omit<ToolDefinition, 'limits'> & {
     limits?: Record<string, number>;
@@ -167,12 +262,7 @@ export const tools: readonly ToolDefinition[] = [
       inlineText: false,
     },
     output: { contentType: 'application/pdf' },
-    options: z.strictObject({
-      landscape: z.boolean().default(false),
-      fitToWidth: z.boolean().default(false),
-      csvDelimiter: z.string().length(1).optional(),
-      csvEncoding: z.string().min(1).max(40).optional(),
-    }),
+    options: spreadsheetToPdfOptions,
     credits: 2,
     maxAttempts: 3,
     deadlineSeconds: 300,
@@ -287,9 +377,10 @@ export const tools: readonly ToolDefinition[] = [
     slug: 'trim-video',
     title: 'Trim video',
     description:
-      'Cuts a video to `start` and `end` (or `duration`) in seconds. A ' +
-      'stream copy cuts on the keyframe at or before `start`; ' +
-      '`frameAccurate` re-encodes for an exact cut.',
+      'Cuts a video to `start` and `end` (or `duration`) in seconds. ' +
+      '`end` must be after `start`, and only one of `end` and `duration` ' +
+      'may be set. A stream copy cuts on the keyframe at or before ' +
+      '`start`; `frameAccurate` re-encodes for an exact cut.',
     engine: 'ffmpeg',
     implemented: true,
     input: {
@@ -299,12 +390,7 @@ export const tools: readonly ToolDefinition[] = [
     },
     output: { contentType: 'video/mp4' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
-    options: z.strictObject({
-      start: seconds.default(0),
-      end: seconds.optional(),
-      duration: seconds.optional(),
-      frameAccurate: z.boolean().default(false),
-    }),
+    options: trimVideoOptions,
     credits: 3,
     maxAttempts: 2,
     deadlineSeconds: 1_800,
@@ -323,10 +409,7 @@ export const tools: readonly ToolDefinition[] = [
     },
     output: { contentType: 'video/mp4' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
-    options: z.strictObject({
-      crf: z.number().int().min(18).max(40).default(28),
-      maxHeight: z.number().int().min(144).max(2_160).optional(),
-    }),
+    options: compressVideoOptions,
     credits: 5,
     maxAttempts: 2,
     deadlineSeconds: 3_600,
@@ -335,7 +418,9 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'video-to-gif',
     title: 'Video to GIF',
-    description: 'Turns up to 15 seconds of a video into an animated GIF.',
+    description:
+      `Turns up to ${MAX_GIF_SECONDS} seconds of a video into an ` +
+      'animated GIF.',
     engine: 'ffmpeg',
     implemented: true,
     input: {
@@ -345,12 +430,7 @@ export const tools: readonly ToolDefinition[] = [
     },
     output: { contentType: 'image/gif' },
     limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
-    options: z.strictObject({
-      start: seconds.default(0),
-      duration: z.number().gt(0).max(15).default(5),
-      fps: z.number().int().min(1).max(30).default(10),
-      width: z.number().int().min(16).max(1_280).default(480),
-    }),
+    options: videoToGifOptions,
     credits: 3,
     maxAttempts: 2,
     deadlineSeconds: 900,

@@ -1,5 +1,6 @@
 import { parse } from 'node:path';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 
 /** Everything a tool needs to run one attempt of one job. */
 export interface ToolRunContext {
@@ -55,6 +56,30 @@ export class InvalidInputError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Parses a job's options with its tool's catalog schema, as the API did
+ * when it created the job, and applies the defaults. Options that fail the
+ * schema reject with InvalidInputError code `invalid_options`. A job
+ * created before a check was added can have such options.
+ */
+export function parseToolOptions<Schema extends z.ZodType>(
+  schema: Schema,
+  options: Record<string, unknown>,
+): z.output<Schema> {
+  const result = schema.safeParse(options);
+  if (result.success) {
+    return result.data;
+  }
+  const problems = result.error.issues.map((issue) => {
+    const path = ['options', ...issue.path.map(String)].join('.');
+    return `${path}: ${issue.message}`;
+  });
+  throw new InvalidInputError(
+    `Invalid options: ${problems.join('; ')}`,
+    'invalid_options',
+  );
 }
 
 /** Whether an engine can run here, and why not when it cannot. */

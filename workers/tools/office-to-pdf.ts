@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spreadsheetToPdfOptions } from '../../domain/catalog.ts';
 import type {
   LibreOfficePool,
   OfficeConversion,
@@ -7,6 +8,7 @@ import type {
 } from '../engines/libreoffice.ts';
 import {
   outputName,
+  parseToolOptions,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -94,39 +96,22 @@ async function checkedPageCount(path: string): Promise<number> {
   return pages;
 }
 
-function decoderFor(encoding: string): TextDecoder {
-  try {
-    return new TextDecoder(encoding);
-  } catch {
-    throw new InvalidInputError(
-      `The CSV encoding "${encoding}" is not a known character set. Use a ` +
-        'name such as UTF-8, ISO-8859-1, windows-1252 or Shift_JIS.',
-      'invalid_options',
-    );
-  }
-}
-
 /**
  * Writes the CSV input re-encoded as UTF-8 into the work directory and
  * returns its path. The decoding happens here because LibreOffice's CSV
  * filter takes few character set names and reads others as the system
- * encoding. Undecodable bytes become U+FFFD.
+ * encoding. Undecodable bytes become U+FFFD. The catalog schema has checked
+ * that TextDecoder supports `encoding`.
  */
 async function csvAsUtf8(
   context: ToolRunContext,
   encoding: string,
 ): Promise<string> {
-  const decoder = decoderFor(encoding);
+  const decoder = new TextDecoder(encoding);
   const text = decoder.decode(await readFile(context.inputPath));
   const path = join(context.workDir, 'input-utf8.csv');
   await writeFile(path, text, 'utf8');
   return path;
-}
-
-function csvEncoding(options: Record<string, unknown>): string {
-  return typeof options.csvEncoding === 'string'
-    ? options.csvEncoding
-    : 'utf-8';
 }
 
 /**
@@ -156,14 +141,18 @@ function createOfficeRunner(
     };
     let inputPath = context.inputPath;
     if (format.kind === 'spreadsheet' || format.kind === 'csv') {
+      const options = parseToolOptions(
+        spreadsheetToPdfOptions,
+        context.options,
+      );
       conversion.options = {
-        landscape: context.options.landscape === true,
-        fitToWidth: context.options.fitToWidth === true,
-        csvDelimiter: context.options.csvDelimiter,
+        landscape: options.landscape,
+        fitToWidth: options.fitToWidth,
+        csvDelimiter: options.csvDelimiter,
       };
-    }
-    if (format.kind === 'csv') {
-      inputPath = await csvAsUtf8(context, csvEncoding(context.options));
+      if (format.kind === 'csv') {
+        inputPath = await csvAsUtf8(context, options.csvEncoding ?? 'utf-8');
+      }
     }
 
     const outputPath = join(context.workDir, 'output.pdf');

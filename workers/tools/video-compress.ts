@@ -1,10 +1,15 @@
-import type { ToolOutput, ToolRunContext, ToolRunner } from '../tool.ts';
+import { compressVideoOptions } from '../../domain/catalog.ts';
+import {
+  parseToolOptions,
+  type ToolOutput,
+  type ToolRunContext,
+  type ToolRunner,
+} from '../tool.ts';
 import {
   H264_OUTPUT_OPTIONS,
   MP4_OUTPUT_OPTIONS,
   encodeToMp4,
   around,
-  parseVideoOptions,
   probeVideoInput,
   resolveLimits,
   type VideoRunnerSettings,
@@ -13,12 +18,6 @@ import {
 const SLUG = 'compress-video';
 
 const AUDIO_BITRATE = '128k';
-
-/** Options of `compress-video`, as its catalog schema parses them. */
-interface CompressOptions {
-  crf: number;
-  maxHeight?: number;
-}
 
 function evenFloor(value: number): number {
   return Math.floor(value / 2) * 2;
@@ -52,7 +51,7 @@ export function createCompressVideoRunner(
   const limits = resolveLimits(SLUG, settings);
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
-    const options = parseVideoOptions<CompressOptions>(SLUG, context.options);
+    const options = parseToolOptions(compressVideoOptions, context.options);
     const input = await probeVideoInput(context, limits);
     const filter = scaleFilter(
       input.video.width,

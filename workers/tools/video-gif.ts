@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { videoToGifOptions } from '../../domain/catalog.ts';
 import { runFfmpeg } from '../engines/ffmpeg.ts';
 import {
   outputName,
+  parseToolOptions,
   InvalidInputError,
   type ToolOutput,
   type ToolRunContext,
@@ -10,7 +12,6 @@ import {
 } from '../tool.ts';
 import {
   around,
-  parseVideoOptions,
   probeVideoInput,
   resolveLimits,
   verifyOutput,
@@ -19,14 +20,6 @@ import {
 } from './video.ts';
 
 const SLUG = 'video-to-gif';
-
-/** Options of `video-to-gif`, as its catalog schema parses them. */
-interface GifOptions {
-  start: number;
-  duration: number;
-  fps: number;
-  width: number;
-}
 
 /**
  * Builds the filter graph. In one pass it computes a 256-colour palette from
@@ -53,7 +46,7 @@ export function createVideoToGifRunner(
   const limits = resolveLimits(SLUG, settings);
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
-    const options = parseVideoOptions<GifOptions>(SLUG, context.options);
+    const options = parseToolOptions(videoToGifOptions, context.options);
     const input = await probeVideoInput(context, limits);
     if (options.start >= input.durationSeconds) {
       throw new InvalidInputError(

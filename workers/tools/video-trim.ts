@@ -1,5 +1,8 @@
+import type { z } from 'zod';
+import { trimVideoOptions } from '../../domain/catalog.ts';
 import {
   InvalidInputError,
+  parseToolOptions,
   type ToolOutput,
   type ToolRunContext,
   type ToolRunner,
@@ -11,7 +14,6 @@ import {
   encodeToMp4,
   around,
   copyableToMp4,
-  parseVideoOptions,
   probeVideoInput,
   resolveLimits,
   type ExpectedDuration,
@@ -26,41 +28,35 @@ const SLUG = 'trim-video';
 /** Constant rate factor of re-encoded trims: low, to stay close to the input. */
 const REENCODE_CRF = 18;
 
-/** Options of `trim-video`, as its catalog schema parses them. */
-interface TrimOptions {
-  start: number;
-  end?: number;
-  duration?: number;
-  frameAccurate: boolean;
-}
+type TrimOptions = z.output<typeof trimVideoOptions>;
 
 function invalidOptions(message: string): InvalidInputError {
   return new InvalidInputError(message, 'invalid_options');
 }
 
-/** Checks the range against the input's duration and returns its end. */
+/**
+ * Checks the range against the input's duration and returns its end. The
+ * catalog schema has already checked the options against each other.
+ */
 function rangeEnd(options: TrimOptions, inputSeconds: number): number {
   const { start, end, duration } = options;
   const limit = inputSeconds + DURATION_TOLERANCE_SECONDS;
-  if (end !== undefined && duration !== undefined) {
-    throw invalidOptions('Set either end or duration, not both.');
-  }
   if (start >= inputSeconds) {
     throw invalidOptions(
       `start is ${start} s but the video is only ${inputSeconds} s long. ` +
         'Set a start within the video.',
     );
   }
-  if (end !== undefined && (end <= start || end > limit)) {
+  if (end !== undefined && end > limit) {
     throw invalidOptions(
-      `end must be after start (${start} s) and at most the video's ` +
-        `duration (${inputSeconds} s); it is ${end} s.`,
+      `end is ${end} s but the video is only ${inputSeconds} s long. Set ` +
+        'an end within the video.',
     );
   }
-  if (duration !== undefined && (duration <= 0 || start + duration > limit)) {
+  if (duration !== undefined && start + duration > limit) {
     throw invalidOptions(
-      `start (${start} s) plus duration (${duration} s) must end after ` +
-        `start and within the video's ${inputSeconds} s.`,
+      `start (${start} s) plus duration (${duration} s) ends after the ` +
+        `video's ${inputSeconds} s. Set a shorter duration.`,
     );
   }
   const stop = end ?? (duration === undefined ? undefined : start + duration);
@@ -80,7 +76,7 @@ export function createTrimVideoRunner(
   const limits = resolveLimits(SLUG, settings);
 
   async function run(context: ToolRunContext): Promise<ToolOutput> {
-    const options = parseVideoOptions<TrimOptions>(SLUG, context.options);
+    const options = parseToolOptions(trimVideoOptions, context.options);
     const input = await probeVideoInput(context, limits);
     const stop = rangeEnd(options, input.durationSeconds);
     const length = stop - options.start;

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findTool, toolLimit } from '../../domain/catalog.ts';
+import { toolLimit } from '../../domain/catalog.ts';
 import { probe, runFfmpeg, type MediaProbe } from '../engines/ffmpeg.ts';
 import {
   outputName,
@@ -60,23 +60,6 @@ export function resolveLimits(
       toolLimit(slug, 'maxDurationSeconds'),
     maxHeight: settings.limits?.maxHeight ?? toolLimit(slug, 'maxHeight'),
   };
-}
-
-/**
- * Parses `options` again with the tool's catalog schema, which applies its
- * defaults.
- * NOTE: the catalog exports no typed schemas for the video tools, so `T` is
- * a cast that must match the schema by hand.
- */
-export function parseVideoOptions<T>(
-  slug: string,
-  options: Record<string, unknown>,
-): T {
-  const definition = findTool(slug);
-  if (definition === undefined) {
-    throw new Error(`The catalog has no tool ${slug}.`);
-  }
-  return definition.options.parse(options) as T;
 }
 
 /** Checks whether ffprobe's demuxer name fits the declared content type. */
