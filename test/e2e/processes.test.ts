@@ -1,15 +1,19 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteEventStore } from '../../eventstore/sqlite.ts';
+import { makeVideo } from '../fixtures/make-video.ts';
 import { Client } from '../support/client.ts';
+import { fileInput } from '../support/fixtures.ts';
 import {
   baseEnv,
   spawnService,
+  waitFor,
   type ServiceProcess,
 } from '../support/service.ts';
 
@@ -156,4 +160,57 @@ describe('separate API and worker processes', () => {
     expect(existsSync(join(dataDir, 'readmodel.pid'))).toBe(false);
     expect(existsSync(join(dataDir, 'readmodel.sqlite-wal'))).toBe(false);
   }, 60_000);
+
+  it('Ctrl-C during a video job drains it', async () => {
+    const clipPath = join(dataDir, 'long.mp4');
+    await makeVideo(clipPath, {
+      container: 'mp4',
+      seconds: 60,
+      width: 640,
+      height: 360,
+    });
+    const clip = await readFile(clipPath);
+    const all = spawnService('all', env, { processGroup: true });
+    processes.push(all);
+    const client = new Client(await all.url);
+    const { body: job } = await client.createJob({
+      toolSlug: 'compress-video',
+      input: fileInput('long.mp4', 'video/mp4', clip),
+    });
+    await client.upload(job, clip);
+    await waitFor(
+      async () => {
+        const { body } = await client.getJob(job.id);
+        return body.status === 'running' && body.progress > 0
+          ? body
+          : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the encode to report progress' },
+    );
+
+    // Ctrl-C: SIGINT to every process in the terminal's foreground group.
+    process.kill(-all.child.pid!, 'SIGINT');
+    const exitCode = await all.exited;
+    const store = openSqliteEventStore({
+      path: join(dataDir, 'events.sqlite'),
+    });
+    const events = await store.readStream(`job-${job.id}`);
+    await store.close();
+    const { stdout: leftover } = await run('pgrep', ['-f', dataDir]).catch(
+      () => ({ stdout: '' }),
+    );
+
+    expect(exitCode).toBe(0);
+    expect(all.output()).toContain('worker stopped');
+    // ffmpeg that got the SIGINT too would fail the attempt. The worker
+    // either finishes the encode or releases the attempt for a retry.
+    const failures = events.filter(
+      (event) =>
+        event.type === 'JobFailed' ||
+        (event.type === 'AttemptFailed' &&
+          (event.data as { released?: boolean }).released !== true),
+    );
+    expect(failures).toEqual([]);
+    expect(leftover.trim()).toBe('');
+  }, 120_000);
 });

@@ -65,9 +65,15 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * Starts the service as a child process. With `processGroup`, it leads a
+ * process group of its own, as a shell's foreground job does, so a test can
+ * signal the whole group the way a Ctrl-C in the terminal would.
+ */
 export function spawnService(
   command: 'all' | 'serve' | 'work',
   env: NodeJS.ProcessEnv,
+  { processGroup = false }: { processGroup?: boolean } = {},
 ): ServiceProcess {
   const child = spawn(
     process.execPath,
@@ -75,6 +81,7 @@ export function spawnService(
     {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: processGroup,
     },
   );
   let output = '';

@@ -1,11 +1,22 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import {
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegStatus, probe } from '../../workers/engines/ffmpeg.ts';
+import {
+  ffmpegStatus,
+  probe,
+  runFfmpeg,
+} from '../../workers/engines/ffmpeg.ts';
 import type { ToolRunContext, ToolRunner } from '../../workers/tool.ts';
 import { createCompressVideoRunner } from '../../workers/tools/video-compress.ts';
 import { createVideoToGifRunner } from '../../workers/tools/video-gif.ts';
@@ -17,6 +28,7 @@ import {
   makeVideo,
   type ClipSpec,
 } from '../fixtures/make-video.ts';
+import { waitFor } from '../support/service.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -121,6 +133,67 @@ async function ffmpegChildren(): Promise<string> {
   return stdout.trim();
 }
 
+interface ProcessStat {
+  pid: number;
+  name: string;
+  state: string;
+  parentPid: number;
+  processGroup: number;
+}
+
+/** Reads a process's name, state, parent and group from /proc. */
+async function processStat(pid: number | 'self'): Promise<ProcessStat> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The name is in parentheses and may contain spaces, so split after it.
+  const nameEnd = text.lastIndexOf(')');
+  const fields = text.slice(nameEnd + 2).split(' ');
+  return {
+    pid: Number(text.slice(0, text.indexOf(' '))),
+    name: text.slice(text.indexOf('(') + 1, nameEnd),
+    state: fields[0] ?? '',
+    parentPid: Number(fields[1]),
+    processGroup: Number(fields[2]),
+  };
+}
+
+/**
+ * Returns a child of `parentPid` named `name` whose command line contains
+ * `argument`. fluent-ffmpeg first runs `ffmpeg -formats` and `-encoders`,
+ * so the name alone could match one of those.
+ */
+async function childRunning(
+  parentPid: number,
+  name: string,
+  argument: string,
+): Promise<ProcessStat | undefined> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const found = await processStat(Number(entry)).catch(() => undefined);
+    if (found?.parentPid !== parentPid || found.name !== name) continue;
+    const commandLine = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(
+      () => '',
+    );
+    if (commandLine.includes(argument)) return found;
+  }
+  return undefined;
+}
+
+/** Checks whether `pid` has exited. An unreaped zombie counts as exited. */
+async function hasExited(pid: number): Promise<boolean> {
+  const found = await processStat(pid).catch(() => undefined);
+  return found === undefined || found.state === 'Z';
+}
+
+/**
+ * Makes a FIFO without a writer. ffmpeg and ffprobe block while opening it,
+ * so they stay alive until they are killed.
+ */
+async function blockingInput(name: string): Promise<string> {
+  const path = join(root, name);
+  await execFileAsync('mkfifo', [path]);
+  return path;
+}
+
 describe('ffmpeg engine', () => {
   it('reports ffmpeg available', () => {
     expect(ffmpegStatus()).toEqual({ available: true });
@@ -139,6 +212,102 @@ describe('ffmpeg engine', () => {
     });
     expect(summary.audio).toEqual({ codec: 'aac' });
   });
+
+  it('runs ffmpeg in a process group of its own', async () => {
+    const input = await blockingInput('blocked-run.mp4');
+    const controller = new AbortController();
+    const running = runFfmpeg(
+      (command) => command.output(join(root, 'blocked-run-output.mp4')),
+      {
+        inputPath: input,
+        signal: controller.signal,
+        expectedDurationSeconds: 1,
+      },
+    ).catch((caught: unknown) => caught);
+
+    const child = await waitFor(
+      () => childRunning(process.pid, 'ffmpeg', input),
+      {
+        timeoutMs: 10_000,
+        what: 'ffmpeg to start',
+      },
+    );
+    const own = await processStat('self');
+    controller.abort();
+    const error = await running;
+
+    expect(child.processGroup).toBe(child.pid);
+    expect(child.processGroup).not.toBe(own.processGroup);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(await hasExited(child.pid)).toBe(true);
+  });
+
+  it('runs ffprobe in a process group of its own', async () => {
+    const input = await blockingInput('blocked-probe.mp4');
+    const controller = new AbortController();
+    const probing = probe(input, controller.signal).catch(
+      (caught: unknown) => caught,
+    );
+
+    const child = await waitFor(
+      () => childRunning(process.pid, 'ffprobe', input),
+      {
+        timeoutMs: 10_000,
+        what: 'ffprobe to start',
+      },
+    );
+    const own = await processStat('self');
+    controller.abort();
+    const error = await probing;
+
+    expect(child.processGroup).toBe(child.pid);
+    expect(child.processGroup).not.toBe(own.processGroup);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(await hasExited(child.pid)).toBe(true);
+  });
+
+  it('kills ffmpeg when the process exits', async () => {
+    const input = await blockingInput('blocked-exit.mp4');
+    const output = join(root, 'blocked-exit-output.mp4');
+    const engine = new URL('../../workers/engines/ffmpeg.ts', import.meta.url)
+      .href;
+    // Starts ffmpeg on the FIFO, then exits without aborting it.
+    const script =
+      `import { runFfmpeg } from ${JSON.stringify(engine)};\n` +
+      'runFfmpeg((command) => command.output(process.argv[1]), {\n' +
+      '  inputPath: process.argv[2],\n' +
+      '  signal: new AbortController().signal,\n' +
+      '  expectedDurationSeconds: 1,\n' +
+      '}).catch(() => undefined);\n' +
+      'process.stdin.once("end", () => process.exit(0)).resume();\n';
+    const parent = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, output, input],
+      { stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    let killed: boolean;
+    try {
+      const child = await waitFor(
+        () => childRunning(parent.pid!, 'ffmpeg', input),
+        {
+          timeoutMs: 20_000,
+          what: 'ffmpeg to start',
+        },
+      );
+      parent.stdin!.end();
+      await exited;
+      killed = await waitFor(
+        async () => ((await hasExited(child.pid)) ? true : undefined),
+        { timeoutMs: 2_000, what: 'ffmpeg to exit' },
+      ).catch(() => false);
+      if (!killed) process.kill(child.pid, 'SIGKILL');
+    } finally {
+      if (parent.exitCode === null) parent.kill('SIGKILL');
+    }
+
+    expect(killed).toBe(true);
+  }, 30_000);
 });
 
 describe('trim-video', () => {

@@ -1,8 +1,13 @@
-import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { InvalidInputError, type EngineStatus } from '../tool.ts';
+import {
+  killOnExit,
+  runInOwnProcessGroup,
+  type ChildResult,
+} from './child-process.ts';
 
 /** Demuxers for video inputs: MP4 and QuickTime share `mov`, WebM `matroska`. */
 export const VIDEO_DEMUXERS: readonly string[] = ['mov', 'matroska'];
@@ -15,8 +20,11 @@ const DECODE_CHECK_SECONDS = 10;
 
 const PROBE_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** Lines that `-progress pipe:2` writes, such as `out_time_us=1500000`. */
-const PROGRESS_LINE = /^[a-z_]+=\S*$/;
+/**
+ * Lines that `-progress pipe:2` writes, such as `out_time_us=1500000` and
+ * `bitrate= 480.5kbits/s`.
+ */
+const PROGRESS_LINE = /^[a-z_]+= *\S*$/;
 
 /** Summary of a media file as ffprobe reads it. */
 export interface MediaProbe {
@@ -123,44 +131,31 @@ function lastErrorLine(stderr: string): string {
   return lines.at(-1) ?? 'no error output';
 }
 
-interface ExecResult {
-  stdout: string;
-  stderr: string;
-}
-
 /**
- * Runs `file` and resolves with its output. A non-zero exit rejects with
- * InvalidInputError because only the input can make ffprobe fail here. An
- * abort kills the child with SIGKILL and rejects with the signal's reason.
+ * Runs ffprobe or ffmpeg in a process group of its own and resolves with its
+ * output. A non-zero exit rejects with InvalidInputError because only the
+ * input can make them fail here. An abort kills the child with SIGKILL and
+ * rejects with the signal's reason once it exited.
  */
-function execMedia(
+async function execMedia(
   file: string,
   args: string[],
   signal: AbortSignal,
-): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { signal, killSignal: 'SIGKILL', maxBuffer: PROBE_MAX_BUFFER_BYTES },
-      (error, stdout, stderr) => {
-        if (signal.aborted) {
-          reject(signal.reason);
-        } else if (error === null) {
-          resolve({ stdout, stderr });
-        } else if (typeof error.code === 'number') {
-          reject(
-            new InvalidInputError(
-              'The file is not a readable video: ' +
-                `${lastErrorLine(stderr)}. It may be truncated or corrupt.`,
-            ),
-          );
-        } else {
-          reject(error);
-        }
-      },
-    );
+): Promise<ChildResult> {
+  const result = await runInOwnProcessGroup(file, args, {
+    signal,
+    maxBufferBytes: PROBE_MAX_BUFFER_BYTES,
   });
+  if (result.code === 0) {
+    return result;
+  }
+  if (result.code !== null) {
+    throw new InvalidInputError(
+      'The file is not a readable video: ' +
+        `${lastErrorLine(result.stderr)}. It may be truncated or corrupt.`,
+    );
+  }
+  throw new Error(`${file} was killed by ${result.signal}.`);
 }
 
 interface ProbeStream {
@@ -292,9 +287,44 @@ function progressSeconds(line: string): number | undefined {
   return match ? Number(match[1]) / 1_000_000 : undefined;
 }
 
+/** Private members of fluent-ffmpeg 2.1.3's FfmpegCommand used here. */
+interface FfmpegCommandInternals {
+  /** Spawns ffmpeg. `run()` calls it with fixed spawn options of its own. */
+  _spawnFfmpeg?: (
+    this: FfmpegCommand,
+    args: string[],
+    options: object,
+    ...callbacks: unknown[]
+  ) => void;
+  /** The running ffmpeg, set just before the 'start' event. */
+  ffmpegProc?: ChildProcess;
+}
+
 /**
- * Runs one ffmpeg command through fluent-ffmpeg. `build` adds the filters,
- * output options and output file to a command that already has the input.
+ * Makes `command` spawn ffmpeg with `detached: true`, so that ffmpeg leads a
+ * process group of its own and a Ctrl-C in the terminal does not reach it.
+ * fluent-ffmpeg 2.1.3 cannot pass spawn options, so this wraps its private
+ * `_spawnFfmpeg` on this one command.
+ */
+function spawnInOwnProcessGroup(command: FfmpegCommand): void {
+  const internals = command as unknown as FfmpegCommandInternals;
+  const spawnFfmpeg = internals._spawnFfmpeg;
+  if (typeof spawnFfmpeg !== 'function') {
+    throw new Error(
+      'fluent-ffmpeg has no _spawnFfmpeg method. runFfmpeg needs ' +
+        'fluent-ffmpeg 2.1.3; install that version.',
+    );
+  }
+  // Every caller in fluent-ffmpeg 2.1.3 passes an options object.
+  internals._spawnFfmpeg = function (args, options, ...callbacks) {
+    spawnFfmpeg.call(this, args, { ...options, detached: true }, ...callbacks);
+  };
+}
+
+/**
+ * Runs one ffmpeg command through fluent-ffmpeg, in a process group of its
+ * own. `build` adds the filters, output options and output file to a command
+ * that already has the input.
  * Progress is the output time against `expectedDurationSeconds`, because
  * fluent-ffmpeg's percent is relative to the input and sometimes missing.
  * A failure rejects with the last line ffmpeg wrote to stderr. An abort kills
@@ -309,8 +339,6 @@ export function runFfmpeg(
   const { signal, expectedDurationSeconds, onProgress } = options;
   signal.throwIfAborted();
 
-  // NOTE: ffmpeg runs in the worker's process group, so a Ctrl-C in the
-  // terminal kills it before the worker can drain the attempt.
   const command = ffmpeg({ stdoutLines: 0 })
     .setFfmpegPath(ffmpegPath())
     .input(`file:${options.inputPath}`)
@@ -319,6 +347,7 @@ export function runFfmpeg(
       ...(options.inputOptions ?? []),
     ]);
   build(command);
+  spawnInOwnProcessGroup(command);
   command.outputOptions([
     '-nostdin',
     '-hide_banner',
@@ -341,6 +370,10 @@ export function runFfmpeg(
 
     command.on('start', () => {
       started = true;
+      const child = (command as unknown as FfmpegCommandInternals).ffmpegProc;
+      if (child !== undefined) {
+        killOnExit(child);
+      }
       if (signal.aborted) {
         kill();
       }
