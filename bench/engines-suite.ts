@@ -75,8 +75,8 @@ function printDetails(details: Record<string, unknown>): void {
   }
   if (typeof details.inputCheckMs === 'number') {
     console.log(
-      `  bare input check (ffprobe, 10 s decode): median ` +
-        `${details.inputCheckMs} ms`,
+      '  bare input check (ffprobe, then a packet read and a 2 s decode ' +
+        `side by side): median ${details.inputCheckMs} ms`,
     );
   }
   if (typeof details.onePageMedianMs === 'number') {

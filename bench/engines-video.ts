@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeVideo } from '../test/fixtures/make-video.ts';
 import type { ApiClient } from './client.ts';
-import { median, round } from './stats.ts';
+import { median, round, timeMs } from './stats.ts';
 import {
   compareAlternating,
   runJob,
@@ -88,9 +88,11 @@ const CASES: VideoCase[] = [
 ];
 
 /**
- * Times the input check that every video tool runs before its ffmpeg
- * command: ffprobe, then a strict decode of the first 10 seconds (see
- * `probe` in `workers/engines/ffmpeg.ts`). Returns the median of `runs`.
+ * Times the input check of every video tool as bare commands: ffprobe,
+ * then, side by side, a strict read of every packet and a strict decode of
+ * the first 2 seconds (`probe` and `checkInputIntegrity` in
+ * `workers/engines/ffmpeg.ts`). The tools run the last two beside their own
+ * ffmpeg command. Returns the median of `runs`.
  */
 async function medianInputCheckMs(
   clipPath: string,
@@ -102,11 +104,20 @@ async function medianInputCheckMs(
       ...['-v', 'error', '-print_format', 'json'],
       ...['-show_format', '-show_streams', clipPath],
     ]);
-    const decodeMs = await timeCommand('ffmpeg', [
-      ...['-nostdin', '-v', 'error', '-xerror', '-t', '10'],
-      ...['-i', clipPath, '-f', 'null', '-'],
-    ]);
-    samples.push(probeMs + decodeMs);
+    const strict = ['-nostdin', '-v', 'error', '-xerror'];
+    const checkMs = await timeMs(() =>
+      Promise.all([
+        timeCommand('ffmpeg', [
+          ...[...strict, '-i', clipPath],
+          ...['-map', '0', '-c', 'copy', '-f', 'null', '-'],
+        ]),
+        timeCommand('ffmpeg', [
+          ...[...strict, '-t', '2', '-i', clipPath],
+          ...['-f', 'null', '-'],
+        ]),
+      ]),
+    );
+    samples.push(probeMs + checkMs);
   }
   return round(median(samples));
 }

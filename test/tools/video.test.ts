@@ -568,6 +568,47 @@ describe('video input checks', () => {
     expect(error).toMatchObject({ code: 'invalid_input' });
   });
 
+  it('rejects an MP4 truncated near its end', async () => {
+    // The cut lies far past the decoded seconds, so only reading every
+    // packet finds it.
+    const faststart = join(root, 'long-faststart.mp4');
+    await execFileAsync('ffmpeg', [
+      ...['-nostdin', '-v', 'error', '-y', '-i', clips.long],
+      ...['-c', 'copy', '-movflags', '+faststart', faststart],
+    ]);
+    const bytes = await readFile(faststart);
+    const path = join(root, 'long-truncated.mp4');
+    await writeFile(path, bytes.subarray(0, Math.floor(bytes.length * 0.9)));
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('not a readable video');
+  });
+
+  it('rejects damaged picture data', async () => {
+    // Every packet is still complete, so only decoding finds the damage.
+    const faststart = join(root, 'damaged-source.mp4');
+    await execFileAsync('ffmpeg', [
+      ...['-nostdin', '-v', 'error', '-y', '-i', clips.mp4],
+      ...['-c', 'copy', '-movflags', '+faststart', faststart],
+    ]);
+    const bytes = await readFile(faststart);
+    const mediaData = bytes.indexOf('mdat');
+    for (let at = mediaData + 2_000; at < mediaData + 30_000; at += 50) {
+      bytes[at] = (bytes[at] ?? 0) ^ 0x5a;
+    }
+    const path = join(root, 'damaged.mp4');
+    await writeFile(path, bytes);
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('not a readable video');
+  });
+
   it('rejects an HLS playlist', async () => {
     // The segment URL is on loopback, and the demuxer whitelist stops the
     // HLS demuxer before any request.

@@ -13,10 +13,11 @@ import {
 export const VIDEO_DEMUXERS: readonly string[] = ['mov', 'matroska'];
 
 /**
- * Seconds of the input decoded by the strict check in {@link probe}. A longer
- * input is checked only this far. The output check catches a truncated tail.
+ * Seconds of the input that {@link checkInputIntegrity} decodes. Damage to
+ * the picture data after them passes the check, while truncation anywhere
+ * fails it.
  */
-const DECODE_CHECK_SECONDS = 10;
+const DECODE_CHECK_SECONDS = 2;
 
 const PROBE_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -39,8 +40,6 @@ export interface MediaProbe {
 export interface ProbeOptions {
   /** Demuxers allowed to open the file (default {@link VIDEO_DEMUXERS}). */
   demuxers?: readonly string[];
-  /** Whether to decode the first seconds strictly (default true). */
-  decodeCheck?: boolean;
   /** Whether a file without a video stream is accepted (default false). */
   allowNoVideo?: boolean;
 }
@@ -220,11 +219,10 @@ function summarize(json: ProbeJson): MediaProbe {
 
 /**
  * Reads the container, duration and first video and audio streams of a local
- * file with ffprobe. Unless `decodeCheck` is false, it then decodes the
- * first {@link DECODE_CHECK_SECONDS} seconds with `-xerror`, because ffprobe
- * accepts some truncated MP4s. It rejects with InvalidInputError code
- * `invalid_input` for an unreadable or corrupt file and `no_video_stream`
- * for a file without video.
+ * file with ffprobe. It rejects with InvalidInputError code `invalid_input`
+ * for an unreadable file and `no_video_stream` for a file without video.
+ * ffprobe accepts some truncated MP4s, which {@link checkInputIntegrity}
+ * finds.
  */
 export async function probe(
   path: string,
@@ -258,27 +256,45 @@ export async function probe(
     );
   }
 
-  if (options.decodeCheck !== false) {
-    await execMedia(
-      ffmpegPath(),
-      [
-        '-nostdin',
-        '-v',
-        'error',
-        '-xerror',
-        ...inputOptions,
-        '-t',
-        String(DECODE_CHECK_SECONDS),
-        '-i',
-        url,
-        '-f',
-        'null',
-        '-',
-      ],
-      signal,
-    );
-  }
   return summary;
+}
+
+/**
+ * Reads every packet of a local file and decodes its first
+ * {@link DECODE_CHECK_SECONDS} seconds, both with `-xerror`, in two ffmpeg
+ * runs side by side. Reading finds a file truncated anywhere, even with its
+ * index first, and decoding finds picture data that is not video. It
+ * rejects with InvalidInputError code `invalid_input` on the first error.
+ */
+export async function checkInputIntegrity(
+  path: string,
+  signal: AbortSignal,
+  demuxers: readonly string[] = VIDEO_DEMUXERS,
+): Promise<void> {
+  signal.throwIfAborted();
+  const inputOptions = safeInputOptions(demuxers);
+  const url = `file:${path}`;
+  const strict = ['-nostdin', '-v', 'error', '-xerror', ...inputOptions];
+
+  // One failed run stops the other, so the first error is the one reported.
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const run = (args: string[]) =>
+    execMedia(ffmpegPath(), [...strict, ...args], both).catch(
+      (error: unknown) => {
+        stop.abort(error);
+        throw error;
+      },
+    );
+  try {
+    await Promise.all([
+      run(['-i', url, '-map', '0', '-c', 'copy', '-f', 'null', '-']),
+      run(['-t', String(DECODE_CHECK_SECONDS), '-i', url, '-f', 'null', '-']),
+    ]);
+  } catch (error) {
+    signal.throwIfAborted();
+    throw stop.signal.aborted ? stop.signal.reason : error;
+  }
 }
 
 /** Parses the output time of one progress line, in seconds. */

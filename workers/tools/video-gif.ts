@@ -12,6 +12,7 @@ import {
 } from '../tool.ts';
 import {
   around,
+  alongsideInputCheck,
   probeVideoInput,
   resolveLimits,
   verifyOutput,
@@ -62,37 +63,33 @@ export function createVideoToGifRunner(
     const width = Math.min(options.width, input.video.width);
 
     const outputPath = join(context.workDir, 'output.gif');
-    await runFfmpeg(
-      (command) => {
-        command.outputOptions([
-          '-t',
-          String(length),
-          '-filter_complex',
-          gifFilter(options.fps, width),
-          '-map',
-          '[gif]',
-          '-loop',
-          '0',
-          '-f',
-          'gif',
-        ]);
-        command.output(outputPath);
-      },
-      {
-        inputPath: context.inputPath,
-        inputOptions: ['-ss', String(options.start)],
-        signal: context.signal,
-        expectedDurationSeconds: length,
-        onProgress: (percent) => context.reportProgress(percent),
-      },
-    );
-
-    const output = await verifyOutput(
-      outputPath,
-      'gif',
-      around(length),
-      context.signal,
-    );
+    const output = await alongsideInputCheck(context, async (signal) => {
+      await runFfmpeg(
+        (command) => {
+          command.outputOptions([
+            '-t',
+            String(length),
+            '-filter_complex',
+            gifFilter(options.fps, width),
+            '-map',
+            '[gif]',
+            '-loop',
+            '0',
+            '-f',
+            'gif',
+          ]);
+          command.output(outputPath);
+        },
+        {
+          inputPath: context.inputPath,
+          inputOptions: ['-ss', String(options.start)],
+          signal,
+          expectedDurationSeconds: length,
+          onProgress: (percent) => context.reportProgress(percent),
+        },
+      );
+      return verifyOutput(outputPath, 'gif', around(length), signal);
+    });
     return {
       path: outputPath,
       name: outputName(context.input.name, '.gif', 'video'),

@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolLimit } from '../../domain/catalog.ts';
-import { probe, runFfmpeg, type MediaProbe } from '../engines/ffmpeg.ts';
+import {
+  checkInputIntegrity,
+  probe,
+  runFfmpeg,
+  type MediaProbe,
+} from '../engines/ffmpeg.ts';
 import {
   outputName,
   InvalidInputError,
@@ -145,6 +150,37 @@ export interface ExpectedDuration {
 }
 
 /**
+ * Runs `work` while {@link checkInputIntegrity} checks the job's input beside
+ * it, and returns the result of `work` once both succeeded. A failed check
+ * aborts `work` through the signal it gets, and its error is the one thrown.
+ * A failure of `work` stops the check.
+ */
+export async function alongsideInputCheck<T>(
+  context: ToolRunContext,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.signal, stop.signal]);
+  const checked = checkInputIntegrity(context.inputPath, signal).catch(
+    (error: unknown) => {
+      stop.abort(error);
+      throw error;
+    },
+  );
+  try {
+    const [result] = await Promise.all([work(signal), checked]);
+    return result;
+  } catch (error) {
+    context.signal.throwIfAborted();
+    if (stop.signal.aborted) {
+      throw stop.signal.reason;
+    }
+    stop.abort(error);
+    throw error;
+  }
+}
+
+/**
  * Probes an output, because ffmpeg can exit 0 and write an empty or short
  * file. It throws when the file is missing or empty or has no video stream,
  * and InvalidInputError when it is shorter or longer than `expected`, which
@@ -166,7 +202,6 @@ export async function verifyOutput(
 
   const output = await probe(path, signal, {
     demuxers: [demuxer],
-    decodeCheck: false,
     allowNoVideo: true,
   });
   if (output.video === undefined) {
@@ -214,8 +249,6 @@ export function videoMetadata(
   };
 }
 
-/** Returns the input's base name with `extension` as the output's name. */
-
 /** Settings for encoding one job's input to an MP4 in its work directory. */
 export interface Mp4Encoding {
   outputOptions: string[];
@@ -229,8 +262,9 @@ export interface Mp4Encoding {
 }
 
 /**
- * Runs ffmpeg from the job's input to `output.mp4` in its work directory,
- * checks the output by probing it, and returns it as the tool's output.
+ * Runs ffmpeg from the job's input to `output.mp4` in its work directory
+ * while the input's integrity check runs, checks the output by probing it,
+ * and returns it as the tool's output.
  */
 export async function encodeToMp4(
   context: ToolRunContext,
@@ -238,26 +272,22 @@ export async function encodeToMp4(
   encoding: Mp4Encoding,
 ): Promise<ToolOutput> {
   const outputPath = join(context.workDir, 'output.mp4');
-  await runFfmpeg(
-    (command) => {
-      command.outputOptions(encoding.outputOptions);
-      command.output(outputPath);
-    },
-    {
-      inputPath: context.inputPath,
-      inputOptions: encoding.inputOptions,
-      signal: context.signal,
-      expectedDurationSeconds: encoding.expectedDurationSeconds,
-      onProgress: (percent) => context.reportProgress(percent),
-    },
-  );
-
-  const output = await verifyOutput(
-    outputPath,
-    'mov',
-    encoding.expected,
-    context.signal,
-  );
+  const output = await alongsideInputCheck(context, async (signal) => {
+    await runFfmpeg(
+      (command) => {
+        command.outputOptions(encoding.outputOptions);
+        command.output(outputPath);
+      },
+      {
+        inputPath: context.inputPath,
+        inputOptions: encoding.inputOptions,
+        signal,
+        expectedDurationSeconds: encoding.expectedDurationSeconds,
+        onProgress: (percent) => context.reportProgress(percent),
+      },
+    );
+    return verifyOutput(outputPath, 'mov', encoding.expected, signal);
+  });
   const inputBytes = (await stat(context.inputPath)).size;
   return {
     path: outputPath,
