@@ -342,6 +342,51 @@ async function waitForNoProcess(text: string, ms: number): Promise<number[]> {
   return ids;
 }
 
+describe('damaged packages', () => {
+  it('rejects an XLSX with a malformed sheet', async () => {
+    const path = join(root, 'malformed-sheet.xlsx');
+    await makeXlsx(path, [['Name'], ['Apple']], {
+      'xl/worksheets/sheet1.xml': '<worksheet><sheetData>',
+    });
+
+    const error = await convert(spreadsheet, path, XLSX).catch((e) => e);
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('xl/worksheets/sheet1.xml');
+  });
+
+  it('rejects a PPTX with a malformed slide', async () => {
+    const path = join(root, 'malformed-slide.pptx');
+    await makePptx(path, ['First', 'Second'], {
+      'ppt/slides/slide1.xml': 'not xml at all',
+    });
+
+    const error = await convert(slides, path, PPTX).catch((e) => e);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('ppt/slides/slide1.xml');
+  });
+
+  it('rejects a mangled entry name and keeps converting', async () => {
+    // A UTF-8 flag on a name that is not UTF-8 makes the ZIP unreadable.
+    const bytes = await readFile(fixtures.xlsx ?? '');
+    const name = bytes.lastIndexOf('xl/workbook.xml');
+    const header = name - 46;
+    bytes.writeUInt16LE(bytes.readUInt16LE(header + 8) | 0x0800, header + 8);
+    bytes[name] = 0xff;
+    const path = join(root, 'mangled.xlsx');
+    await writeFile(path, bytes);
+
+    const error = await convert(spreadsheet, path, XLSX).catch((e) => e);
+    const output = await convert(spreadsheet, fixtures.xlsx ?? '', XLSX);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('cannot be unpacked');
+    expect(await pdfText(output.path)).toContain('Apple');
+  });
+});
+
 describe('LibreOfficePool', () => {
   it('queues jobs beyond its size', async () => {
     const outputs = await Promise.all(

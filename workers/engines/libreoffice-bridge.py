@@ -30,11 +30,16 @@ import os
 import subprocess
 import sys
 import time
+import xml.parsers.expat
+import zipfile
 
 import uno
 from com.sun.star.beans import PropertyValue
 
 CONNECT_TIMEOUT_S = 60
+# Maximum bytes of inflated XML that check_package reads from one document.
+# A package over it is rejected before LibreOffice opens it.
+MAX_PACKAGE_XML_BYTES = 512 * 1024 * 1024
 # Values of css.document.MacroExecMode and css.document.UpdateDocMode that
 # stop macros from running and links from updating while a document loads.
 NEVER_EXECUTE = 0
@@ -179,7 +184,60 @@ def apply_page_setup(document, options):
             style.ScaleToPagesY = 0
 
 
+def check_package(input_path):
+    """Return a failure for a ZIP package with a damaged XML part, or None.
+
+    LibreOffice skips an OOXML or ODF part that is not well-formed XML and
+    converts the rest, so a damaged sheet or slide becomes a blank page.
+    Parsing every part first turns that into an error. Files that are not
+    ZIP packages are left to LibreOffice.
+    """
+    if not zipfile.is_zipfile(input_path):
+        return None
+    total = 0
+    name = ""
+    try:
+        with zipfile.ZipFile(input_path) as package:
+            for info in package.infolist():
+                name = info.filename
+                if not name.endswith((".xml", ".rels")):
+                    continue
+                # expat resolves no external entities and, from 2.4 on,
+                # limits entity expansion.
+                parser = xml.parsers.expat.ParserCreate()
+                with package.open(info) as part:
+                    while chunk := part.read(1 << 16):
+                        total += len(chunk)
+                        if total > MAX_PACKAGE_XML_BYTES:
+                            return failure(
+                                "resource_limit_exceeded",
+                                "The document's XML inflates to more than "
+                                "%d MB." % (MAX_PACKAGE_XML_BYTES >> 20),
+                            )
+                        parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+    except xml.parsers.expat.ExpatError as error:
+        return failure(
+            "invalid_input",
+            "the part %s is not well-formed XML (%s)" % (name, error),
+        )
+    except Exception as error:
+        # zipfile raises many types for a damaged archive: BadZipFile,
+        # zlib.error, EOFError, UnicodeDecodeError for a mangled name,
+        # NotImplementedError for an unknown compression method.
+        where = "the part %s" % name if name else "the ZIP directory"
+        return failure(
+            "invalid_input",
+            "%s cannot be unpacked (%s: %s)"
+            % (where, type(error).__name__, error),
+        )
+    return None
+
+
 def convert(desktop, request):
+    damaged = check_package(request["input"])
+    if damaged is not None:
+        return damaged
     try:
         document = load(desktop, request["input"], request)
     except Exception as error:

@@ -374,6 +374,12 @@ export class LibreOfficePool {
 
   #failed(slot: Slot, member: Member, result: BridgeResult): never {
     const message = result.message ?? 'no detail';
+    if (result.code === 'resource_limit_exceeded') {
+      throw new InvalidInputError(
+        `${message} Split the document or remove large embedded parts.`,
+        'resource_limit_exceeded',
+      );
+    }
     if (result.code === 'invalid_input') {
       throw new InvalidInputError(
         `LibreOffice could not read the file (${message}). Check that it ` +

@@ -91,8 +91,6 @@ async function checkedPageCount(path: string): Promise<number> {
   if (pages === 0) {
     throw new Error('LibreOffice reported success but the PDF has no pages.');
   }
-  // NOTE: an XLSX or PPTX with broken parts can still convert to blank
-  // pages; nothing here distinguishes those from an empty document.
   return pages;
 }
 
