@@ -399,7 +399,10 @@ export const tools: readonly ToolDefinition[] = [
   tool({
     slug: 'compress-video',
     title: 'Compress video',
-    description: 'Re-encodes a video as H.264/AAC MP4.',
+    description:
+      'Re-encodes a video as H.264/AAC MP4. When that makes the file larger ' +
+      'and the input is H.264 with AAC or no audio at its size, the streams ' +
+      'are copied into the MP4 instead (metadata streamCopy and note).',
     engine: 'ffmpeg',
     implemented: true,
     input: {

@@ -418,6 +418,26 @@ describe('compress-video', () => {
     },
   );
 
+  it('copies streams when re-encoding grows', async () => {
+    const path = await clip('small.mp4', {
+      container: 'mp4',
+      seconds: 2,
+      crf: 45,
+    });
+    const { context } = await makeRun(path, 'video/mp4', { crf: 18 });
+
+    const output = await runner.run(context);
+    const result = await probe(output.path, new AbortController().signal);
+
+    expect(output.metadata.streamCopy).toBe(true);
+    expect(output.metadata.note).toContain('copied into the MP4 unchanged');
+    expect(output.metadata.outputBytes).toBeLessThan(
+      context.input.sizeBytes * 1.05,
+    );
+    expect(result.video?.codec).toBe('h264');
+    expect(result.audio?.codec).toBe('aac');
+  });
+
   it('scales down to maxHeight', async () => {
     const { context } = await makeRun(clips.mp4, 'video/mp4', {
       maxHeight: 144,

@@ -41,9 +41,24 @@ function scaleFilter(
 }
 
 /**
+ * Reports whether the input's streams could be the tool's output as they
+ * are: H.264 video that needs no scaling and AAC audio or none.
+ */
+function fitsOutputAsIs(
+  input: Awaited<ReturnType<typeof probeVideoInput>>,
+  filter: string | undefined,
+): boolean {
+  const audio = input.audio?.codec ?? 'aac';
+  return input.video.codec === 'h264' && audio === 'aac' && !filter;
+}
+
+/**
  * Creates the `compress-video` tool: re-encodes the first video and audio
  * streams as H.264 (`crf`) and AAC in an MP4 with its index first, scaled
- * down to `maxHeight` when the input is taller. It never scales up.
+ * down to `maxHeight` when the input is taller. It never scales up. When
+ * the re-encoded file is larger than the input and the input's streams
+ * already fit the output, it copies them into the MP4 instead
+ * (`streamCopy: true`), whichever file is smaller.
  */
 export function createCompressVideoRunner(
   settings: VideoRunnerSettings = {},
@@ -59,7 +74,7 @@ export function createCompressVideoRunner(
       options.maxHeight,
     );
 
-    return encodeToMp4(context, input, {
+    const encoded = await encodeToMp4(context, input, {
       outputOptions: [
         '-map',
         '0:v:0',
@@ -77,10 +92,38 @@ export function createCompressVideoRunner(
       ],
       expectedDurationSeconds: input.durationSeconds,
       expected: around(input.durationSeconds),
-      metadata: {
-        crf: options.crf,
-      },
+      metadata: { crf: options.crf, streamCopy: false },
     });
+    const inputBytes = Number(encoded.metadata.inputBytes);
+    const encodedBytes = Number(encoded.metadata.outputBytes);
+    if (encodedBytes < inputBytes) {
+      return encoded;
+    }
+
+    const note =
+      `Re-encoding at crf ${options.crf} made ${encodedBytes} bytes from ` +
+      `${inputBytes}, so the input is compressed more already.`;
+    if (!fitsOutputAsIs(input, filter)) {
+      encoded.metadata.note = `${note} Raise crf for a smaller file.`;
+      return encoded;
+    }
+    const copied = await encodeToMp4(context, input, {
+      outputOptions: [
+        ...['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy'],
+        ...MP4_OUTPUT_OPTIONS,
+      ],
+      outputName: 'copied.mp4',
+      expectedDurationSeconds: input.durationSeconds,
+      expected: around(input.durationSeconds),
+      metadata: { crf: options.crf, streamCopy: true },
+    });
+    const copiedBytes = Number(copied.metadata.outputBytes);
+    const smaller = copiedBytes < encodedBytes ? copied : encoded;
+    smaller.metadata.note =
+      smaller === copied
+        ? `${note} Its streams are copied into the MP4 unchanged.`
+        : `${note} Raise crf for a smaller file.`;
+    return smaller;
   }
 
   return { slug: SLUG, run };

@@ -252,6 +252,8 @@ export function videoMetadata(
 /** Settings for encoding one job's input to an MP4 in its work directory. */
 export interface Mp4Encoding {
   outputOptions: string[];
+  /** File name in the work directory (default `output.mp4`). */
+  outputName?: string;
   inputOptions?: string[];
   /** Duration of the output that progress is measured against. */
   expectedDurationSeconds: number;
@@ -262,7 +264,7 @@ export interface Mp4Encoding {
 }
 
 /**
- * Runs ffmpeg from the job's input to `output.mp4` in its work directory
+ * Runs ffmpeg from the job's input to `outputName` in its work directory
  * while the input's integrity check runs, checks the output by probing it,
  * and returns it as the tool's output.
  */
@@ -271,7 +273,7 @@ export async function encodeToMp4(
   input: MediaProbe,
   encoding: Mp4Encoding,
 ): Promise<ToolOutput> {
-  const outputPath = join(context.workDir, 'output.mp4');
+  const outputPath = join(context.workDir, encoding.outputName ?? 'output.mp4');
   const output = await alongsideInputCheck(context, async (signal) => {
     await runFfmpeg(
       (command) => {
