@@ -4,6 +4,7 @@ import { errors } from 'playwright-core';
 import type { z } from 'zod';
 import { toolLimit, htmlToPdfOptions } from '../../domain/catalog.ts';
 import type { ChromiumPool, IsolatedPage } from '../engines/chromium.ts';
+import { countPdfPages } from '../engines/pdf-page-count.ts';
 import {
   outputName,
   InvalidInputError,
@@ -66,26 +67,6 @@ async function readHtml(context: ToolRunContext): Promise<string> {
     `The content type ${context.input.contentType} is not supported. Send ` +
       'text/html, or application/json with {"html": "..."}.',
   );
-}
-
-/**
- * Counts the pages of a PDF with pdf.js, which takes the count from the
- * document catalog without parsing page content.
- */
-async function countPdfPages(pdf: Uint8Array): Promise<number> {
-  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
-  // A copy, because pdf.js may take over the buffer it is given.
-  const loadingTask = getDocument({
-    data: new Uint8Array(pdf),
-    isEvalSupported: false,
-    verbosity: 0,
-  });
-  const document = await loadingTask.promise;
-  try {
-    return document.numPages;
-  } finally {
-    await document.destroy();
-  }
 }
 
 async function renderPdf(

@@ -6,6 +6,7 @@ import type {
   OfficeConversion,
   OfficeDocumentKind,
 } from '../engines/libreoffice.ts';
+import { countPdfPages } from '../engines/pdf-page-count.ts';
 import {
   outputName,
   parseToolOptions,
@@ -58,24 +59,6 @@ const SPREADSHEET_FORMATS: Record<string, InputFormat> = {
 
 function mediaType(contentType: string): string {
   return (contentType.split(';')[0] ?? '').trim().toLowerCase();
-}
-
-/**
- * Counts the pages of a PDF with pdf.js, which takes the count from the
- * document catalog without parsing page content.
- */
-async function countPdfPages(pdf: Uint8Array): Promise<number> {
-  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
-  const document = await getDocument({
-    data: pdf,
-    isEvalSupported: false,
-    verbosity: 0,
-  }).promise;
-  try {
-    return document.numPages;
-  } finally {
-    await document.destroy();
-  }
 }
 
 /** Checks the PDF that LibreOffice wrote, which can be missing or empty. */
