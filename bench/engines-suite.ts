@@ -79,6 +79,12 @@ function printDetails(details: Record<string, unknown>): void {
         `side by side): median ${details.inputCheckMs} ms`,
     );
   }
+  if (typeof details.runnerMedianMs === 'number') {
+    console.log(
+      `  runner alone on the local clip: median ${details.runnerMedianMs} ` +
+        `ms, ratio ${String(details.runnerRatio)} to the bare command`,
+    );
+  }
   if (typeof details.onePageMedianMs === 'number') {
     console.log(
       `  runner on a 1-page PDF: median ${details.onePageMedianMs} ms`,

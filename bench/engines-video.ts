@@ -1,6 +1,12 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { makeVideo } from '../test/fixtures/make-video.ts';
+import type { ToolRunner } from '../workers/tool.ts';
+import { createCompressVideoRunner } from '../workers/tools/video-compress.ts';
+import { createVideoToGifRunner } from '../workers/tools/video-gif.ts';
+import { createMuteVideoRunner } from '../workers/tools/video-mute.ts';
+import { createTrimVideoRunner } from '../workers/tools/video-trim.ts';
 import type { ApiClient } from './client.ts';
 import { median, round, timeMs } from './stats.ts';
 import {
@@ -25,6 +31,8 @@ export interface VideoBenchOptions {
 /** One video tool, its job options and the bare ffmpeg output arguments. */
 interface VideoCase {
   slug: string;
+  /** The tool's runner, timed alone on the local clip. */
+  runner: ToolRunner;
   options: Record<string, unknown>;
   /** ffmpeg options placed before `-i`. */
   inputArgs: string[];
@@ -45,6 +53,7 @@ const CASES: VideoCase[] = [
   {
     // A stream copy, because the input is H.264 and AAC.
     slug: 'trim-video',
+    runner: createTrimVideoRunner(),
     options: { start: 10, duration: 30 },
     inputArgs: ['-ss', '10'],
     outputArgs: [
@@ -57,6 +66,7 @@ const CASES: VideoCase[] = [
   {
     // Default crf 28 and no maxHeight, so no scale filter.
     slug: 'compress-video',
+    runner: createCompressVideoRunner(),
     options: {},
     inputArgs: [],
     outputArgs: [
@@ -68,6 +78,7 @@ const CASES: VideoCase[] = [
   {
     // Defaults: 5 s from 0 at 10 frames per second, 480 pixels wide.
     slug: 'video-to-gif',
+    runner: createVideoToGifRunner(),
     options: {},
     inputArgs: ['-ss', '0'],
     outputArgs: [
@@ -80,6 +91,7 @@ const CASES: VideoCase[] = [
   },
   {
     slug: 'mute-video',
+    runner: createMuteVideoRunner(),
     options: {},
     inputArgs: [],
     outputArgs: ['-map', '0:v:0', '-an', '-c:v', 'copy', ...MP4_OUTPUT],
@@ -123,9 +135,46 @@ async function medianInputCheckMs(
 }
 
 /**
+ * Times `runner` on the local clip, as a worker runs it after fetching the
+ * input: input probe and check, ffmpeg, output probe. It stores nothing.
+ */
+async function timeVideoRunner(
+  runner: ToolRunner,
+  clipPath: string,
+  sizeBytes: number,
+  workRoot: string,
+  options: Record<string, unknown>,
+): Promise<number> {
+  const workDir = await mkdtemp(join(workRoot, 'runner-'));
+  try {
+    return await timeMs(() =>
+      runner.run({
+        jobId: 'job_bench',
+        attempt: 1,
+        input: {
+          kind: 'file',
+          name: 'clip.mp4',
+          contentType: 'video/mp4',
+          sizeBytes,
+        },
+        inputPath: clipPath,
+        options,
+        workDir,
+        signal: new AbortController().signal,
+        reportProgress: () => undefined,
+        logger: pino({ level: 'silent' }),
+      }),
+    );
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Times each video tool as a whole job (upload of the clip included)
  * against the bare ffmpeg command that does the same encode or copy on the
- * same clip. The clip is generated once.
+ * same clip, and after each measured job its runner alone. The clip is
+ * generated once.
  */
 export async function benchmarkVideoTools(
   client: ApiClient,
@@ -157,6 +206,7 @@ export async function benchmarkVideoTools(
       ...['-i', clipPath, ...videoCase.outputArgs, outPath],
     ];
     const jobRuns: JobRun[] = [];
+    const runnerSamples: number[] = [];
     const comparison = await compareAlternating({
       name: `${videoCase.slug}, ${options.seconds} s ${options.width}x${options.height}`,
       subject: 'whole job: create, upload, poll, download',
@@ -177,7 +227,18 @@ export async function benchmarkVideoTools(
           videoCase.options,
           options.pollIntervalMs,
         );
-        if (run >= options.warmupRuns) jobRuns.push(job);
+        if (run >= options.warmupRuns) {
+          jobRuns.push(job);
+          runnerSamples.push(
+            await timeVideoRunner(
+              videoCase.runner,
+              clipPath,
+              bytes.length,
+              workDir,
+              videoCase.options,
+            ),
+          );
+        }
         return job.ms;
       },
       runDirect: async () => {
@@ -192,6 +253,8 @@ export async function benchmarkVideoTools(
       apiOutputBytes: jobRuns[0]!.output.length,
       apiPhases: summarizeJobPhases(jobRuns),
       inputCheckMs,
+      runnerMedianMs: round(median(runnerSamples)),
+      runnerRatio: round(median(runnerSamples) / comparison.direct.medianMs),
     };
     comparisons.push(comparison);
   }
