@@ -125,6 +125,28 @@ describe('pdf-to-markdown', () => {
     expect(output.metadata.score).toBe(0);
   });
 
+  it('reads drawn bullets as a list', async () => {
+    // Chromium draws the default markers as shapes, not as text.
+    const input = await htmlToPdf(
+      'drawn-bullets.pdf',
+      '<p>Intro words.</p><ul><li>Disc item</li><li>Parent' +
+        '<ul><li>Circle item</li></ul></li></ul>' +
+        '<ul style="list-style: square"><li>Square item</li></ul>' +
+        '<p>Closing words.</p>',
+    );
+    const { context } = await makeRun(input);
+
+    const output = await runner.run(context);
+    const text = (await readFile(output.path, 'utf8')).split('\n');
+
+    expect(text).toContain('- Disc item');
+    expect(text).toContain('- Circle item');
+    expect(text).toContain('- Square item');
+    expect(text).toContain('Intro words.');
+    expect(text).toContain('Closing words.');
+    expect(output.metadata.listItems).toBe(4);
+  });
+
   it('writes a bold line as a heading', async () => {
     const input = await htmlToPdf(
       'bold.pdf',

@@ -1,3 +1,4 @@
+import { OPS } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api.js';
 import {
   asInputError,
@@ -8,6 +9,8 @@ import {
   blocksFromLines,
   bodyFontSize,
   linesFromItems,
+  markBulletShapes,
+  type Box,
   type TextBlock,
   type TextLine,
 } from '../engines/pdf-layout.ts';
@@ -37,10 +40,92 @@ export type PdfLayoutMessage = PdfThreadMessage<PdfLayoutResult, PdfLayoutPage>;
 
 const BOLD_FONT_NAME = /bold|black|heavy|demi/i;
 
+type Matrix = [number, number, number, number, number, number];
+
+type OperatorList = Awaited<ReturnType<PDFPageProxy['getOperatorList']>>;
+
+function multiply(m: Matrix, n: Matrix): Matrix {
+  return [
+    m[0] * n[0] + m[2] * n[1],
+    m[1] * n[0] + m[3] * n[1],
+    m[0] * n[2] + m[2] * n[3],
+    m[1] * n[2] + m[3] * n[3],
+    m[0] * n[4] + m[2] * n[5] + m[4],
+    m[1] * n[4] + m[3] * n[5] + m[5],
+  ];
+}
+
+/** Paint operations that make a path visible. */
+const PAINTS = new Set<number>([
+  OPS.stroke,
+  OPS.closeStroke,
+  OPS.fill,
+  OPS.eoFill,
+  OPS.fillStroke,
+  OPS.eoFillStroke,
+  OPS.closeFillStroke,
+  OPS.closeEOFillStroke,
+]);
+
 /**
- * Reads a page's text lines with bold flags. pdf.js reveals a font's name
- * only once the operator list has loaded it, so pages with text load it.
- * Pages without text (scans) skip that step, which would decode their images.
+ * Returns the page-space bounding boxes of the painted paths of an operator
+ * list, following the transformation matrix through save, restore, cm and
+ * form XObjects. pdf.js gives each path's bounds in the user space of its
+ * drawing (`constructPath` arguments: paint operation, path, bounds).
+ */
+function paintedShapes(operators: OperatorList): Box[] {
+  const boxes: Box[] = [];
+  const saved: Matrix[] = [];
+  let matrix: Matrix = [1, 0, 0, 1, 0, 0];
+
+  operators.fnArray.forEach((operation, index) => {
+    const args = operators.argsArray[index] as unknown[];
+    if (operation === OPS.save || operation === OPS.paintFormXObjectBegin) {
+      saved.push(matrix);
+      const form = args?.[0];
+      if (operation === OPS.paintFormXObjectBegin && Array.isArray(form)) {
+        matrix = multiply(matrix, form as Matrix);
+      }
+    } else if (
+      operation === OPS.restore ||
+      operation === OPS.paintFormXObjectEnd
+    ) {
+      matrix = saved.pop() ?? matrix;
+    } else if (operation === OPS.transform) {
+      matrix = multiply(matrix, args as Matrix);
+    } else if (operation === OPS.constructPath) {
+      const [paint, , bounds] = args as [number, unknown, number[] | null];
+      if (!PAINTS.has(paint) || !bounds || bounds.length < 4) {
+        return;
+      }
+      const [minX = 0, minY = 0, maxX = 0, maxY = 0] = bounds;
+      const corners = [
+        [minX, minY],
+        [minX, maxY],
+        [maxX, minY],
+        [maxX, maxY],
+      ].map(([x = 0, y = 0]) => [
+        matrix[0] * x + matrix[2] * y + matrix[4],
+        matrix[1] * x + matrix[3] * y + matrix[5],
+      ]);
+      const xs = corners.map(([x = 0]) => x);
+      const ys = corners.map(([, y = 0]) => y);
+      boxes.push({
+        left: Math.min(...xs),
+        right: Math.max(...xs),
+        bottom: Math.min(...ys),
+        top: Math.max(...ys),
+      });
+    }
+  });
+  return boxes;
+}
+
+/**
+ * Reads a page's text lines with bold flags and drawn bullets. pdf.js
+ * reveals a font's name only once the operator list has loaded it, so pages
+ * with text load it. Pages without text (scans) skip that step, which would
+ * decode their images.
  */
 async function pageLines(page: PDFPageProxy): Promise<TextLine[]> {
   const { items } = await asInputError(page.getTextContent());
@@ -48,7 +133,7 @@ async function pageLines(page: PDFPageProxy): Promise<TextLine[]> {
     return [];
   }
 
-  await asInputError(page.getOperatorList());
+  const operators = await asInputError(page.getOperatorList());
   const isBoldFont = (fontName: string): boolean => {
     if (!page.commonObjs.has(fontName)) {
       return false;
@@ -56,7 +141,9 @@ async function pageLines(page: PDFPageProxy): Promise<TextLine[]> {
     const font = page.commonObjs.get(fontName) as { name?: unknown };
     return typeof font.name === 'string' && BOLD_FONT_NAME.test(font.name);
   };
-  return linesFromItems(items, isBoldFont);
+  const lines = linesFromItems(items, isBoldFont);
+  markBulletShapes(lines, paintedShapes(operators));
+  return lines;
 }
 
 /**
