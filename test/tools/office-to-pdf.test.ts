@@ -428,10 +428,12 @@ describe('LibreOfficePool', () => {
 
   it('times out a slow job and recovers', async () => {
     const profileParent = await mkdtemp(join(root, 'timeout-'));
+    // A warm small CSV took 40 to 60 ms and the large one 2 s, so 1 s
+    // separates them with room for a loaded machine.
     const single = new LibreOfficePool({
       size: 1,
       profileParent,
-      jobTimeoutMs: 300,
+      jobTimeoutMs: 1_000,
     });
     const runner = createSpreadsheetToPdfRunner(single);
     try {
