@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loggerOptions } from './logging.ts';
 import type { ApiContext } from './context.ts';
+import { authenticateRequest } from './query-token.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +51,7 @@ export async function buildApp(
   app.decorateRequest('workspaceId', '');
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/') || request.url === '/v1') {
-      request.workspaceId = context.apiKeys.authenticate(request);
+      request.workspaceId = authenticateRequest(context.apiKeys, request);
     }
   });
 

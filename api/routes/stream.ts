@@ -15,9 +15,12 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
     '/v1/jobs/:id/stream',
     {
       websocket: true,
+      // Browsers cannot set headers on a WebSocket, so the API key may come
+      // as `?token=` (see api/query-token.ts).
+      config: { queryToken: true },
       preValidation: async (request: StreamRequest) => {
-        // NOTE: only API keys authenticate here; short-lived widget tokens in
-        // a `token` query parameter are not supported yet.
+        // NOTE: only API keys authenticate here, not short-lived widget
+        // tokens.
         context.jobs.getJob(request.workspaceId, request.params.id);
       },
     },
