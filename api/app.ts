@@ -2,13 +2,23 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loggerOptions } from './logging.ts';
-import type { ApiContext } from './context.ts';
 import { authenticateRequest } from './query-token.ts';
+import type { ApiContext } from './context.ts';
+
+/** A registered route, as the OpenAPI contract tests compare them. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The workspace of the request's API key, set for every /v1 route. */
     workspaceId: string;
+  }
+  interface FastifyInstance {
+    /** Every route registered on the app, HEAD routes included. */
+    routeTable: readonly RouteEntry[];
   }
 }
 import {
@@ -19,9 +29,12 @@ import {
 } from './problems.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerCreditRoutes } from './routes/credits.ts';
+import { registerDocsRoutes } from './routes/docs.ts';
+import { registerHealthRoute } from './routes/health.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerStreamRoute } from './routes/stream.ts';
 import { registerToolRoutes } from './routes/tools.ts';
+import { OPENAPI_PATH } from './openapi/service-paths.ts';
 
 export async function buildApp(
   context: ApiContext,
@@ -41,6 +54,14 @@ export async function buildApp(
     clientErrorHandler: answerClientError,
   });
 
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routeTable.push({ method, url: route.url });
+    }
+  });
+
   registerProblemHandlers(app);
   // Request bodies are JSON; other media types get a 415 problem.
   app.removeContentTypeParser('text/plain');
@@ -48,19 +69,17 @@ export async function buildApp(
 
   // Every /v1 request is authenticated before its body is parsed, so a
   // request without a valid key gets 401 whatever else is wrong with it.
+  // The OpenAPI document is public documentation and needs no key.
   app.decorateRequest('workspaceId', '');
   app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === OPENAPI_PATH) return;
     if (request.url.startsWith('/v1/') || request.url === '/v1') {
       request.workspaceId = authenticateRequest(context.apiKeys, request);
     }
   });
 
-  app.get('/healthz', async (_request, reply) => {
-    if (context.readModel.stopped) {
-      return reply.code(503).send({ status: 'read model stopped' });
-    }
-    return { status: 'ok' };
-  });
+  registerHealthRoute(app, context);
+  registerDocsRoutes(app);
   registerToolRoutes(app, context);
   registerJobRoutes(app, context);
   registerCreditRoutes(app, context);

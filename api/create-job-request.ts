@@ -10,7 +10,14 @@ import type { JobInput } from '../domain/events.ts';
 import type { EngineStatus } from '../workers/tool.ts';
 import { parseOrThrow } from './validation.ts';
 
-const options = z.record(z.string(), z.unknown()).default({});
+const options = z
+  .record(z.string(), z.unknown())
+  .default({})
+  .meta({
+    description:
+      "Tool options, checked against the tool's optionsSchema from " +
+      'GET /v1/tools/{slug}; the ToolOptions schemas list them per tool.',
+  });
 
 // Control and format characters (bidi overrides among them) could disguise
 // the name in a download's Content-Disposition.
@@ -26,32 +33,49 @@ const fileName = z
   .refine((name) => !/^\.+$/.test(name), 'a file name that is not only dots')
   .refine((name) => name.isWellFormed(), 'a file name of valid Unicode');
 
-export const createJobRequest = z.strictObject({
-  toolSlug: z.string().min(1),
-  input: z.discriminatedUnion('kind', [
-    z.strictObject({
-      kind: z.literal('file'),
-      name: fileName,
-      contentType: z.string().min(1).max(255),
-      sizeBytes: z.number().int().positive(),
-      options,
+export const createJobRequest = z
+  .strictObject({
+    toolSlug: z.string().min(1),
+    input: z.discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('file'),
+        name: fileName,
+        contentType: z.string().min(1).max(255),
+        sizeBytes: z.number().int().positive(),
+        options,
+      }),
+      z.strictObject({
+        kind: z.literal('text'),
+        name: fileName.optional(),
+        contentType: z.string().min(1).max(255),
+        text: z.string().min(1),
+        options,
+      }),
+    ]),
+    deadlineSeconds: z.number().int().positive().optional().meta({
+      description: "Lowers the tool's deadlineSeconds, which it may not raise.",
     }),
-    z.strictObject({
-      kind: z.literal('text'),
-      name: fileName.optional(),
-      contentType: z.string().min(1).max(255),
-      text: z.string().min(1),
-      options,
+    maxAttempts: z.number().int().positive().optional().meta({
+      description: "Lowers the tool's maxAttempts, which it may not raise.",
     }),
-  ]),
-  deadlineSeconds: z.number().int().positive().optional(),
-  maxAttempts: z.number().int().positive().optional(),
-});
+  })
+  .meta({ id: 'CreateJobRequest' });
 
 export type CreateJobRequest = z.infer<typeof createJobRequest>;
 
 /** 1 to 255 visible ASCII characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+export const idempotencyKeySchema = z
+  .string()
+  .regex(IDEMPOTENCY_KEY_PATTERN)
+  .meta({
+    description:
+      '1 to 255 visible ASCII characters, such as a UUID. The same key ' +
+      'with the same request returns the original job (200 and ' +
+      'Idempotent-Replayed: true); with a different request it is a 422.',
+    example: '3f0e8c4e-8d4b-4a57-9a38-2d7f3c2b9e11',
+  });
 
 /** Orders strings by UTF-16 code units, independent of the locale. */
 function compareCodeUnits(a: string, b: string): number {

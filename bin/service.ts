@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { buildApp } from '../api/app.ts';
+import { buildApp, type RouteEntry } from '../api/app.ts';
 import { ApiKeys } from '../api/auth.ts';
 import { JobService } from '../api/job-service.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -28,6 +28,8 @@ export interface RunningService {
   url: string | undefined;
   /** The worker's dispatcher, when this process runs one. */
   worker: Dispatcher | undefined;
+  /** The API's routes, or none when this process serves no API. */
+  routes: readonly RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startService(
   const closers: (() => Promise<void>)[] = [];
   let url: string | undefined;
   let worker: Dispatcher | undefined;
+  let routes: readonly RouteEntry[] = [];
 
   if (roles.includes('worker')) {
     const workRoot = join(config.dataDir, 'work');
@@ -118,6 +121,7 @@ export async function startService(
       publicUrl = `http://${host}:${address.port}`;
     }
     url = publicUrl;
+    routes = app.routeTable;
     // The API closes first so no new work arrives while workers drain.
     closers.unshift(async () => {
       await app.close();
@@ -130,6 +134,7 @@ export async function startService(
   return {
     url,
     worker,
+    routes,
     async close() {
       // No new attempts start while the API finishes its requests.
       worker?.stopClaiming();

@@ -3,9 +3,15 @@ import { z } from 'zod';
 import { errors } from '../../domain/errors.ts';
 import { jobStream } from '../../domain/events.ts';
 import type { JobCommand } from '../../domain/job-decider.ts';
-import { IDEMPOTENCY_KEY_PATTERN } from '../create-job-request.ts';
+import { idempotencyKeySchema } from '../create-job-request.ts';
 import { requestMetadata, type ApiContext } from '../context.ts';
-import { presentJob } from '../job-view.ts';
+import {
+  jobStatusSchema,
+  presentJob,
+  type DownloadIntent,
+  type JobEvents,
+  type JobPage,
+} from '../job-view.ts';
 import { parseOrThrow } from '../validation.ts';
 
 type JobRequest = FastifyRequest<{ Params: { id: string } }>;
@@ -13,12 +19,14 @@ type JobRequest = FastifyRequest<{ Params: { id: string } }>;
 /** Inline HTML may be up to 5 MB; JSON escaping can add about a third. */
 const CREATE_BODY_LIMIT = 8 * 1024 * 1024;
 
-const listQuery = z.strictObject({
-  status: z
-    .enum(['queued', 'running', 'succeeded', 'failed', 'canceled'])
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(200).optional(),
+export const listQuery = z.strictObject({
+  status: jobStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50).meta({
+    description: 'Jobs per page.',
+  }),
+  cursor: z.string().min(1).max(200).optional().meta({
+    description: 'nextCursor of the previous page; omit for the first page.',
+  }),
 });
 
 function decodeCursor(cursor: string | undefined): string | undefined {
@@ -37,7 +45,7 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
   if (header === undefined) return undefined;
   const key = Array.isArray(header) ? header.join(',') : header;
-  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+  if (!idempotencyKeySchema.safeParse(key).success) {
     throw errors.invalidRequest(
       'The Idempotency-Key header must be 1 to 255 visible ASCII ' +
         'characters, such as a UUID.',
@@ -70,7 +78,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
     },
   );
 
-  app.get('/v1/jobs', async (request) => {
+  app.get('/v1/jobs', async (request): Promise<JobPage> => {
     const { workspaceId } = request;
     const query = parseOrThrow(
       listQuery,
@@ -127,37 +135,45 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
     return presentJob(job, signer);
   });
 
-  app.get('/v1/jobs/:id/download-intent', async (request: JobRequest) => {
-    const { workspaceId } = request;
-    const { job, expiresAt } = await jobs.issueDownloadIntent(
-      workspaceId,
-      request.params.id,
-      requestMetadata(request, workspaceId),
-    );
-    const { output } = job;
-    if (!output) throw new Error(`succeeded job ${job.id} has no output`);
-    return {
-      url: signer.downloadUrl(job.id, expiresAt),
-      expiresAt,
-      name: output.name,
-      contentType: output.contentType,
-      sizeBytes: output.sizeBytes,
-    };
-  });
+  app.get(
+    '/v1/jobs/:id/download-intent',
+    async (request: JobRequest): Promise<DownloadIntent> => {
+      const { workspaceId } = request;
+      const { job, expiresAt } = await jobs.issueDownloadIntent(
+        workspaceId,
+        request.params.id,
+        requestMetadata(request, workspaceId),
+      );
+      const { output } = job;
+      if (!output) throw new Error(`succeeded job ${job.id} has no output`);
+      return {
+        url: signer.downloadUrl(job.id, expiresAt),
+        expiresAt,
+        name: output.name,
+        contentType: output.contentType,
+        sizeBytes: output.sizeBytes,
+      };
+    },
+  );
 
-  app.get('/v1/jobs/:id/events', async (request: JobRequest) => {
-    const { workspaceId } = request;
-    const job = jobs.getJob(workspaceId, request.params.id);
-    const events = await context.store.readStream(jobStream(job.id));
-    return {
-      data: events.map((event) => ({
-        type: event.type,
-        revision: event.revision,
-        position: event.position,
-        recordedAt: event.createdAt.toISOString(),
-        data: event.data,
-        metadata: event.metadata,
-      })),
-    };
-  });
+  app.get(
+    '/v1/jobs/:id/events',
+    async (request: JobRequest): Promise<JobEvents> => {
+      const { workspaceId } = request;
+      const job = jobs.getJob(workspaceId, request.params.id);
+      const events = await context.store.readStream(jobStream(job.id));
+      return {
+        data: events.map((event) => ({
+          type: event.type,
+          revision: event.revision,
+          position: event.position,
+          recordedAt: event.createdAt.toISOString(),
+          // Every job event's data is an object, because domain/events.ts
+          // defines each event type as a z.object schema.
+          data: event.data as Record<string, unknown>,
+          metadata: event.metadata,
+        })),
+      };
+    },
+  );
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { filter } from 'rxjs';
 import { isTerminal, type JobState } from '../../domain/job-state.ts';
 import type { ApiContext } from '../context.ts';
-import { presentJob } from '../job-view.ts';
+import { presentJob, type JobStreamMessage } from '../job-view.ts';
 
 type StreamRequest = FastifyRequest<{ Params: { id: string } }>;
 
@@ -27,9 +27,11 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
     (socket, request: StreamRequest) => {
       const jobId = request.params.id;
       const send = (job: JobState) => {
-        socket.send(
-          JSON.stringify({ type: 'job', job: presentJob(job, context.signer) }),
-        );
+        const message: JobStreamMessage = {
+          type: 'job',
+          job: presentJob(job, context.signer),
+        };
+        socket.send(JSON.stringify(message));
         if (isTerminal(job)) socket.close(1000, 'job finished');
       };
 

@@ -4,7 +4,43 @@ import { findTool, tools, type ToolDefinition } from '../../domain/catalog.ts';
 import { errors } from '../../domain/errors.ts';
 import type { ApiContext } from '../context.ts';
 
-function presentTool(tool: ToolDefinition, context: ApiContext) {
+export const toolViewSchema = z
+  .object({
+    slug: z.string().meta({ example: 'image-compress-api' }),
+    title: z.string(),
+    description: z.string(),
+    input: z.object({
+      contentTypes: z.array(z.string()),
+      maxSizeBytes: z.number().int().min(1),
+      inlineText: z.boolean().meta({
+        description: 'Whether input.kind "text" is accepted.',
+      }),
+    }),
+    output: z.object({ contentType: z.string() }),
+    limits: z.record(z.string(), z.number()).meta({
+      description: 'Limits beyond the input size, such as maxPages.',
+    }),
+    optionsSchema: z.record(z.string(), z.unknown()).meta({
+      description: 'JSON Schema (draft 2020-12) of input.options.',
+    }),
+    credits: z.number().int().min(0),
+    maxAttempts: z.number().int().min(1),
+    deadlineSeconds: z.number().int().min(1),
+    retentionSeconds: z.number().int().min(1),
+    apiJobCreation: z.enum(['available', 'unavailable']),
+    unavailableReason: z.string().optional().meta({
+      description: 'Why the tool is unavailable on this server.',
+    }),
+  })
+  .meta({ id: 'Tool' });
+
+export type ToolView = z.infer<typeof toolViewSchema>;
+
+export const toolListSchema = z
+  .object({ data: z.array(toolViewSchema) })
+  .meta({ id: 'ToolList' });
+
+function presentTool(tool: ToolDefinition, context: ApiContext): ToolView {
   const status = tool.implemented
     ? context.engineStatus(tool.engine)
     : { available: false, reason: 'not implemented yet' };
@@ -12,7 +48,7 @@ function presentTool(tool: ToolDefinition, context: ApiContext) {
     slug: tool.slug,
     title: tool.title,
     description: tool.description,
-    input: tool.input,
+    input: { ...tool.input, contentTypes: [...tool.input.contentTypes] },
     output: tool.output,
     limits: tool.limits,
     optionsSchema: z.toJSONSchema(tool.options, { io: 'input' }),
