@@ -34,11 +34,15 @@ import { registerHealthRoute } from './routes/health.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerStreamRoute } from './routes/stream.ts';
 import { registerToolRoutes } from './routes/tools.ts';
+import {
+  registerWidgetRoutes,
+  type WidgetRouteOptions,
+} from './routes/widget.ts';
 import { OPENAPI_PATH } from './openapi/service-paths.ts';
 
 export async function buildApp(
   context: ApiContext,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; widget?: WidgetRouteOptions } = {},
 ) {
   const app = Fastify({
     loggerInstance: (options.logger ??
@@ -85,5 +89,6 @@ export async function buildApp(
   registerCreditRoutes(app, context);
   registerStreamRoute(app, context);
   registerBlobRoutes(app, context);
+  if (options.widget) registerWidgetRoutes(app, options.widget);
   return app;
 }

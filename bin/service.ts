@@ -20,6 +20,7 @@ import {
 } from '../workers/tools/index.ts';
 import type { Config } from './config.ts';
 import { lockReadModel, READ_MODEL_LOCK } from './read-model-lock.ts';
+import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
 
 export type Role = 'api' | 'worker';
 
@@ -101,6 +102,7 @@ export async function startService(
         maxRetentionSeconds: config.maxRetentionSeconds,
       },
     });
+    await prepareWidget(logger);
     const app = await buildApp(
       {
         store,
@@ -112,7 +114,13 @@ export async function startService(
         apiKeys: new ApiKeys(config.apiKeys),
         uploadTempDir: join(config.dataDir, 'tmp'),
       },
-      { logger },
+      {
+        logger,
+        widget: {
+          assetsDir: WIDGET_ASSETS_DIR,
+          demoApiKey: config.generatedDevKey,
+        },
+      },
     );
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();

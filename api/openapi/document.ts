@@ -8,6 +8,7 @@ import { catalogPaths } from './catalog-paths.ts';
 import { jobPaths } from './job-paths.ts';
 import { servicePaths } from './service-paths.ts';
 import { streamPath } from './stream-path.ts';
+import { widgetPaths } from './widget-paths.ts';
 
 export type OpenApiDocument = oas31.OpenAPIObject;
 
@@ -78,6 +79,7 @@ function buildDocument(): OpenApiDocument {
       ...catalogPaths,
       ...blobPaths,
       ...servicePaths,
+      ...widgetPaths,
     },
     components: {
       securitySchemes: {
