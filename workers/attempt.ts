@@ -18,6 +18,9 @@ export interface AttemptDependencies {
   metadata: EventMetadata;
 }
 
+/** Terminal colour codes, ESC [ ... m, which some engine messages carry. */
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** Minimum time between two progress events of one attempt. */
 const PROGRESS_INTERVAL_MS = 1_000;
 
@@ -144,6 +147,21 @@ export async function runAttempt(
   }
 }
 
+/**
+ * Returns an attempt's error message as a client may read it. Engines name
+ * the files they read, so the work directory's path is removed. Playwright
+ * appends a call log with terminal colour codes, which only the service's
+ * log keeps.
+ */
+export function clientMessage(error: unknown, workDir: string): string {
+  const full = error instanceof Error ? error.message : String(error);
+  return (full.split('\nCall log:')[0] ?? '')
+    .replaceAll(ANSI_ESCAPE, '')
+    .replaceAll(`file:${workDir}/`, '')
+    .replaceAll(`${workDir}/`, '')
+    .trim();
+}
+
 async function recordFailure(
   error: unknown,
   controller: AbortController,
@@ -167,10 +185,7 @@ async function recordFailure(
   }
 
   const invalid = error instanceof InvalidInputError;
-  // Engines name the files they read; clients see names, not server paths.
-  const message = (error instanceof Error ? error.message : String(error))
-    .replaceAll(`file:${workDir}/`, '')
-    .replaceAll(`${workDir}/`, '');
+  const message = clientMessage(error, workDir);
   log.error({ err: error, retryable: !invalid }, 'attempt failed');
   await tryJobCommand(
     deps.store,

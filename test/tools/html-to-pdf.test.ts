@@ -246,6 +246,27 @@ describe('html-to-pdf', () => {
       expect(output.metadata.blockedRequests).toBeGreaterThan(0);
       expect(await pdfText(output.path)).toContain('Offline');
     });
+
+    it.each([
+      ['a script', '<script>location.href = "TARGET";</script>'],
+      ['a meta refresh', '<meta http-equiv="refresh" content="0;url=TARGET">'],
+      [
+        'a form',
+        '<form action="TARGET" method="post"></form>' +
+          '<script>document.forms[0].submit();</script>',
+      ],
+    ])('fails when %s navigates away', async (_name, snippet) => {
+      const target = `http://127.0.0.1:${port}/away`;
+      const html = `<h1>Original page</h1>${snippet.replace('TARGET', target)}`;
+      const { context } = await makeRun(html);
+
+      const error = await runner.run(context).catch((caught) => caught);
+
+      expect(error).toMatchObject({ name: 'InvalidInputError' });
+      expect(error).toMatchObject({ code: 'navigation_blocked' });
+      expect((error as Error).message).toContain(target);
+      expect(hits.requests).toBe(0);
+    });
   });
 
   it('stops a busy page on abort', async () => {

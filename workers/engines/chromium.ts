@@ -61,20 +61,30 @@ export interface IsolatedPage {
   page: Page;
   /** Returns how many requests and WebSockets the context has blocked. */
   blockedRequests(): number;
+  /**
+   * Returns the URLs the main frame tried to leave its document for. Each
+   * was aborted, which shows Chromium's error page in place of the document.
+   */
+  blockedNavigations(): readonly string[];
 }
 
 /**
  * Aborts every request except `data:` and `blob:` URLs, and closes every
- * WebSocket. Returns a counter of what was blocked. Launch flags send the
- * rest (beacons, prefetches) to a dead proxy, which this count misses.
+ * WebSocket. Returns a counter of what was blocked and the URLs the main
+ * frame tried to navigate to. Launch flags send the rest (beacons,
+ * prefetches) to a dead proxy, which this count misses.
  */
 async function blockNetwork(
   browserContext: BrowserContext,
-): Promise<{ count: number }> {
-  const blocked = { count: 0 };
+): Promise<{ count: number; navigations: string[] }> {
+  const blocked = { count: 0, navigations: [] as string[] };
 
   await browserContext.route('**/*', async (route) => {
-    const url = route.request().url();
+    const request = route.request();
+    const url = request.url();
+    if (request.isNavigationRequest() && !request.frame().parentFrame()) {
+      blocked.navigations.push(url);
+    }
     if (url.startsWith('data:') || url.startsWith('blob:')) {
       await route.continue();
       return;
@@ -242,7 +252,12 @@ export class ChromiumPool {
       // "Page is already being printed".
       await context.addInitScript('window.print = () => {};');
       const page = await context.newPage();
-      return { context, page, blockedRequests: () => blocked.count };
+      return {
+        context,
+        page,
+        blockedRequests: () => blocked.count,
+        blockedNavigations: () => blocked.navigations,
+      };
     } catch (error) {
       await context.close().catch(() => undefined);
       throw error;

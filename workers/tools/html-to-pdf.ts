@@ -69,8 +69,23 @@ async function readHtml(context: ToolRunContext): Promise<string> {
   );
 }
 
+/** Throws navigation_blocked when the page tried to leave its document. */
+function checkNavigations(navigations: readonly string[]): void {
+  const [target] = navigations;
+  if (target === undefined) {
+    return;
+  }
+  throw new InvalidInputError(
+    `The page tried to navigate to ${target.slice(0, 200)}, and ` +
+      'navigation is blocked, so Chromium would print its error page. ' +
+      'Remove redirects, location changes, meta refresh and form submits ' +
+      'from the HTML.',
+    'navigation_blocked',
+  );
+}
+
 async function renderPdf(
-  { page, blockedRequests }: IsolatedPage,
+  { page, blockedRequests, blockedNavigations }: IsolatedPage,
   html: string,
   options: HtmlToPdfOptions,
   timeoutMs: number,
@@ -81,6 +96,7 @@ async function renderPdf(
     waitUntil: 'load',
     timeout: timeoutMs,
   });
+  checkNavigations(blockedNavigations());
   let pdf: Buffer;
   try {
     pdf = await page.pdf({
@@ -90,6 +106,8 @@ async function renderPdf(
       margin: options.margin,
     });
   } catch (error) {
+    // A navigation that starts while Chromium prints fails the print.
+    checkNavigations(blockedNavigations());
     if (
       error instanceof Error &&
       /content area is empty/i.test(error.message)
@@ -102,6 +120,7 @@ async function renderPdf(
     }
     throw error;
   }
+  checkNavigations(blockedNavigations());
   return { pdf, blockedRequests: blockedRequests() };
 }
 
@@ -140,6 +159,15 @@ async function renderInFreshContext(
     // Closing the context makes every pending Playwright call reject, so
     // the cause is the abort or the timeout, not that rejection.
     signal.throwIfAborted();
+    // NOTE: no test crashes a renderer. The pattern matches the "Page
+    // crashed" and "Target crashed" errors of Playwright 1.65.
+    if (error instanceof Error && /(Page|Target) crashed/.test(error.message)) {
+      throw new InvalidInputError(
+        'The page crashed Chromium, most likely by using more memory than ' +
+          'a renderer can hold. Reduce the scripts or the data in the page.',
+        'resource_limit_exceeded',
+      );
+    }
     if (timedOut || error instanceof errors.TimeoutError) {
       throw new InvalidInputError(
         `Rendering did not finish within ${timeoutMs / 1000} s. Check the ` +
