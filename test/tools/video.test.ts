@@ -22,6 +22,7 @@ import { createCompressVideoRunner } from '../../workers/tools/video-compress.ts
 import { createVideoToGifRunner } from '../../workers/tools/video-gif.ts';
 import { createMuteVideoRunner } from '../../workers/tools/video-mute.ts';
 import { createTrimVideoRunner } from '../../workers/tools/video-trim.ts';
+import { alongsideInputCheck } from '../../workers/tools/video.ts';
 import {
   countFrames,
   makeAudioOnly,
@@ -602,6 +603,27 @@ describe('video input checks', () => {
     const { context } = await makeRun(path, 'video/mp4');
 
     const error = await runError(runner, context);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toContain('not a readable video');
+  });
+
+  it('reports the check when the work fails first', async () => {
+    // A damaged input often makes the tool's own ffmpeg run fail first,
+    // with a less telling error than the input check's.
+    const faststart = join(root, 'first-source.mp4');
+    await execFileAsync('ffmpeg', [
+      ...['-nostdin', '-v', 'error', '-y', '-i', clips.long],
+      ...['-c', 'copy', '-movflags', '+faststart', faststart],
+    ]);
+    const bytes = await readFile(faststart);
+    const path = join(root, 'first-truncated.mp4');
+    await writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const { context } = await makeRun(path, 'video/mp4');
+
+    const error = await alongsideInputCheck(context, async () => {
+      throw new Error('ffmpeg exited without error but wrote no output.');
+    }).catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({ code: 'invalid_input' });
     expect((error as Error).message).toContain('not a readable video');

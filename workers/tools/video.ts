@@ -152,8 +152,8 @@ export interface ExpectedDuration {
 /**
  * Runs `work` while {@link checkInputIntegrity} checks the job's input beside
  * it, and returns the result of `work` once both succeeded. A failed check
- * aborts `work` through the signal it gets, and its error is the one thrown.
- * A failure of `work` stops the check.
+ * aborts `work` through the signal it gets, and its error is the one thrown,
+ * also when `work` failed first.
  */
 export async function alongsideInputCheck<T>(
   context: ToolRunContext,
@@ -175,7 +175,12 @@ export async function alongsideInputCheck<T>(
     if (stop.signal.aborted) {
       throw stop.signal.reason;
     }
-    stop.abort(error);
+    // A damaged input often makes `work` fail first, with a less telling
+    // error, so the check's verdict is awaited before `work`'s error counts.
+    await checked.catch(() => undefined);
+    if (stop.signal.aborted) {
+      throw stop.signal.reason;
+    }
     throw error;
   }
 }
