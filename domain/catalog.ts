@@ -70,13 +70,36 @@ export const htmlToPdfOptions = z.strictObject({
 
 export const pdfToTextOptions = z.strictObject({});
 
+/** Whether every span of a syntactically valid range runs forwards from 1. */
+function spansRunForwards(range: string): boolean {
+  return range.split(',').every((span) => {
+    const [first = 0, last = first] = span.split('-').map(Number);
+    return first >= 1 && first <= last;
+  });
+}
+
 const pageRange = z
   .string()
-  .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'pages such as "1-3,7"');
+  .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'pages such as "1-3,7"')
+  .refine(
+    spansRunForwards,
+    'Use pages numbered from 1, each span from its first page to the same ' +
+      'or a later one, such as "1-3,7"',
+  );
 
 const pdfIn = ['application/pdf'];
 const videoIn = ['video/mp4', 'video/quicktime', 'video/webm'];
-const seconds = z.number().min(0);
+/** Longest input of the video tools, so no time option can lie beyond it. */
+const MAX_VIDEO_SECONDS = 3_600;
+
+const seconds = z
+  .number()
+  .min(0)
+  .max(
+    MAX_VIDEO_SECONDS,
+    `Use at most ${MAX_VIDEO_SECONDS} seconds, the longest video the tools ` +
+      'take',
+  );
 
 /**
  * Checks whether TextDecoder, which implements the WHATWG Encoding Standard,
@@ -389,7 +412,7 @@ export const tools: readonly ToolDefinition[] = [
       inlineText: false,
     },
     output: { contentType: 'video/mp4' },
-    limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
+    limits: { maxDurationSeconds: MAX_VIDEO_SECONDS, maxHeight: 2_160 },
     options: trimVideoOptions,
     credits: 3,
     maxAttempts: 2,
@@ -411,7 +434,7 @@ export const tools: readonly ToolDefinition[] = [
       inlineText: false,
     },
     output: { contentType: 'video/mp4' },
-    limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
+    limits: { maxDurationSeconds: MAX_VIDEO_SECONDS, maxHeight: 2_160 },
     options: compressVideoOptions,
     credits: 5,
     maxAttempts: 2,
@@ -432,7 +455,7 @@ export const tools: readonly ToolDefinition[] = [
       inlineText: false,
     },
     output: { contentType: 'image/gif' },
-    limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
+    limits: { maxDurationSeconds: MAX_VIDEO_SECONDS, maxHeight: 2_160 },
     options: videoToGifOptions,
     credits: 3,
     maxAttempts: 2,
@@ -454,7 +477,7 @@ export const tools: readonly ToolDefinition[] = [
       inlineText: false,
     },
     output: { contentType: 'video/mp4' },
-    limits: { maxDurationSeconds: 3_600, maxHeight: 2_160 },
+    limits: { maxDurationSeconds: MAX_VIDEO_SECONDS, maxHeight: 2_160 },
     options: z.strictObject({}),
     credits: 1,
     maxAttempts: 2,

@@ -38,6 +38,8 @@ const gifJob = (options: Record<string, unknown>) =>
   fileJob('video-to-gif', 'video/mp4', options);
 const spreadsheetJob = (options: Record<string, unknown>) =>
   fileJob('spreadsheet-to-pdf', 'text/csv', options);
+const imagesJob = (options: Record<string, unknown>) =>
+  fileJob('pdf-to-images-zip', 'application/pdf', options);
 
 describe('option checks at job creation', () => {
   it.each([
@@ -51,6 +53,9 @@ describe('option checks at job creation', () => {
     ['trim duration of 0', trimJob({ duration: 0 }), 'duration'],
     ['trim negative duration', trimJob({ duration: -1 }), 'duration'],
     ['gif over 15 s', gifJob({ duration: 16 }), 'duration'],
+    ['trim start past the longest video', trimJob({ start: 1e308 }), 'start'],
+    ['a page range that runs backwards', imagesJob({ pages: '2-1' }), 'pages'],
+    ['a page range with page 0', imagesJob({ pages: '0' }), 'pages'],
     [
       'unknown CSV encoding',
       spreadsheetJob({ csvEncoding: 'no-such-charset' }),
