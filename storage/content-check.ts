@@ -16,6 +16,7 @@ const PPTX =
 const ODT = 'application/vnd.oasis.opendocument.text';
 const ODS = 'application/vnd.oasis.opendocument.spreadsheet';
 const ODP = 'application/vnd.oasis.opendocument.presentation';
+const ZIP = 'application/zip';
 
 /**
  * Binary content types, each with the file-type 21 MIME types that satisfy
@@ -23,18 +24,26 @@ const ODP = 'application/vnd.oasis.opendocument.presentation';
  * media container, which ffmpeg reads with one demuxer. A browser declares
  * the type from the file name but file-type reads the container's brand, so
  * a strict match would reject an .mp4 renamed to .mov.
+ *
+ * OOXML and ODF packages also pass as plain `application/zip`, because
+ * file-type 21.3 reports the package type only when it can walk the local
+ * headers to a part it recognizes. It cannot skip an entry whose sizes are
+ * in a ZIP64 extra field, as Python's zipfile and some other writers
+ * produce, or reach a part past the end of a truncated file. The office
+ * tools parse every part of the package before conversion and reject a
+ * damaged one.
  */
 const binaryTypes: ReadonlyMap<string, readonly string[]> = new Map([
   ['image/png', ['image/png', 'image/apng']],
   ['image/jpeg', ['image/jpeg']],
   ['image/webp', ['image/webp']],
   ['application/pdf', ['application/pdf']],
-  [DOCX, [DOCX]],
-  [XLSX, [XLSX]],
-  [PPTX, [PPTX]],
-  [ODT, [ODT]],
-  [ODS, [ODS]],
-  [ODP, [ODP]],
+  [DOCX, [DOCX, ZIP]],
+  [XLSX, [XLSX, ZIP]],
+  [PPTX, [PPTX, ZIP]],
+  [ODT, [ODT, ZIP]],
+  [ODS, [ODS, ZIP]],
+  [ODP, [ODP, ZIP]],
   ['video/mp4', ['video/mp4', 'video/x-m4v', 'video/quicktime']],
   ['video/quicktime', ['video/quicktime', 'video/mp4', 'video/x-m4v']],
   ['video/webm', ['video/webm']],

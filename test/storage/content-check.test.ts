@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -10,6 +10,8 @@ import {
   checkedContentTypes,
   detectContentType,
 } from '../../storage/content-check.ts';
+import { makeDocx, makePptx, makeXlsx } from '../fixtures/make-office.ts';
+import { repackZip } from '../fixtures/make-zip.ts';
 
 let directory: string;
 const files: Record<string, string> = {};
@@ -268,4 +270,69 @@ describe('detectContentType', () => {
       expect(await detectContentType(file(name))).toBe(expected);
     });
   }
+});
+
+describe('office packages', () => {
+  const DOCX =
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+  const makers: [string, string, (path: string) => Promise<void>][] = [
+    ['docx', DOCX, (at) => makeDocx(at, ['Alpha'])],
+    [
+      'xlsx',
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      (at) => makeXlsx(at, [['Alpha']]),
+    ],
+    [
+      'pptx',
+      'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+      (at) => makePptx(at, ['Alpha']),
+    ],
+  ];
+
+  /** Writes a package with `make`, then rewrites it with ZIP64 headers. */
+  async function zip64Package(
+    name: string,
+    make: (path: string) => Promise<void>,
+  ): Promise<string> {
+    const plain = path.join(directory, `plain.${name}`);
+    const zip64 = path.join(directory, `zip64.${name}`);
+    await make(plain);
+    await repackZip(plain, zip64, { zip64: true });
+    return zip64;
+  }
+
+  for (const [name, declared, make] of makers) {
+    it(`accepts a ZIP64 ${name}`, async () => {
+      const package64 = await zip64Package(name, make);
+
+      expect(await detectContentType(package64)).toBe('application/zip');
+      expect(await checkContent(package64, declared)).toEqual({ ok: true });
+    });
+  }
+
+  it('accepts a DOCX cut short', async () => {
+    // [Content_Types].xml last, where LibreOffice writes it, so the cut
+    // removes the part by which file-type recognizes a DOCX.
+    const lines = Array.from({ length: 600 }, (_, i) => `Line ${i * 37}`);
+    const plain = path.join(directory, 'long.docx');
+    const whole = path.join(directory, 'whole.docx');
+    const cut = path.join(directory, 'cut.docx');
+    await makeDocx(plain, lines);
+    await repackZip(plain, whole, { lastEntry: '[Content_Types].xml' });
+    await writeFile(cut, (await readFile(whole)).subarray(0, 2600));
+
+    expect(await detectContentType(cut)).toBe('application/zip');
+    expect(await checkContent(cut, DOCX)).toEqual({ ok: true });
+  });
+
+  it('rejects a ZIP64 docx declared image/png', async () => {
+    const [name, , make] = makers[0]!;
+    const package64 = await zip64Package(name, make);
+
+    expect(await checkContent(package64, 'image/png')).toEqual({
+      ok: false,
+      detected: 'application/zip',
+      reason: 'bytes look like application/zip, not image/png',
+    });
+  });
 });

@@ -276,6 +276,38 @@ describe('image-compress', () => {
     expect(error).toMatchObject({ code: 'invalid_input' });
   });
 
+  it('reports a cut PNG header cleanly', async () => {
+    // The signature and part of IHDR: sharp finds no image header.
+    const png = await photoLikePng(100, 100);
+    const { context } = await makeRun('header.png', png.subarray(0, 20));
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toBe(
+      'The file is not a readable PNG, JPEG or WebP image (Input file has ' +
+        'corrupt header). Upload the whole file, or export it again as ' +
+        'PNG, JPEG or WebP.',
+    );
+  });
+
+  it('reports a cut JPEG on one line', async () => {
+    const jpeg = await sharp({
+      create: { width: 64, height: 64, channels: 3, background: '#808080' },
+    })
+      .jpeg()
+      .toBuffer();
+    const { context } = await makeRun('cut.jpg', jpeg.subarray(0, 100));
+
+    const error = await runner.run(context).catch((caught: unknown) => caught);
+    const message = (error as Error).message;
+
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect(message).not.toContain('\n');
+    expect(message.split('premature end of JPEG image')).toHaveLength(2);
+    expect(message).not.toMatch(/[:;,]\)/);
+  });
+
   it('rejects an aborted signal', async () => {
     const png = await photoLikePng(100, 100);
     const { context, controller } = await makeRun('aborted.png', png);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkContent } from '../../storage/content-check.ts';
 import { LibreOfficePool } from '../../workers/engines/libreoffice.ts';
 import {
   createSlidesToPdfRunner,
@@ -23,7 +24,9 @@ import {
   makeDocx,
   makePptx,
   makeXlsx,
+  makeZipBombDocx,
 } from '../fixtures/make-office.ts';
+import { repackZip } from '../fixtures/make-zip.ts';
 
 const run = promisify(execFile);
 
@@ -150,6 +153,21 @@ async function convert(
   return runner.run(await makeContext(inputPath, contentType, options));
 }
 
+/** Converts a CSV uploaded under the file name `name`. */
+async function convertCsvNamed(inputPath: string, name: string) {
+  const context = await makeContext(inputPath, 'text/csv');
+  return spreadsheet.run({ ...context, input: { ...context.input, name } });
+}
+
+/**
+ * Converts the DOCX fixture and returns the PDF's text, so that a test can
+ * show that the pool still works.
+ */
+async function convertLetter(): Promise<string> {
+  const output = await convert(word, fixtures.docx ?? '', DOCX);
+  return pdfText(output.path);
+}
+
 async function pdfText(path: string, layout = false): Promise<string> {
   const args = layout ? ['-layout', path, '-'] : [path, '-'];
   return (await run('pdftotext', args)).stdout;
@@ -184,6 +202,21 @@ describe('word-to-pdf', () => {
     expect(await pageCount(output.path)).toBe(1);
     expect(text).toContain('Alpha paragraph');
     expect(text).toContain('Bravo paragraph');
+  });
+
+  it.each([
+    ['docx', DOCX],
+    ['odt', ODT],
+  ])('converts %s with ZIP64 headers', async (name, contentType) => {
+    const path = join(root, `zip64.${name}`);
+    await repackZip(fixtures[name] ?? '', path, { zip64: true });
+
+    const check = await checkContent(path, contentType);
+    const output = await convert(word, path, contentType);
+
+    expect(check).toEqual({ ok: true });
+    expect(output.metadata.pages).toBe(1);
+    expect(await pdfText(output.path)).toContain('Bravo paragraph');
   });
 
   it('rejects a corrupt file', async () => {
@@ -305,6 +338,26 @@ describe('spreadsheet-to-pdf', () => {
     expect(await pdfText(output.path)).toContain('Café');
   });
 
+  it('names the page header after the CSV', async () => {
+    const output = await convertCsvNamed(
+      fixtures.semicolon ?? '',
+      'Q3 sales (EU).csv',
+    );
+    const text = await pdfText(output.path);
+
+    expect(text).toContain('Q3 sales (EU)');
+    expect(text).not.toContain('input');
+  });
+
+  it('replaces unsafe characters in the header', async () => {
+    const output = await convertCsvNamed(
+      fixtures.semicolon ?? '',
+      'Q3: EU & US*.csv',
+    );
+
+    expect(await pdfText(output.path)).toContain('Q3_ EU _ US_');
+  });
+
   it('rejects a bad encoding name', async () => {
     const attempt = convert(spreadsheet, fixtures.latin1 ?? '', 'text/csv', {
       csvEncoding: 'no-such-charset',
@@ -382,8 +435,51 @@ describe('damaged packages', () => {
     const output = await convert(spreadsheet, fixtures.xlsx ?? '', XLSX);
 
     expect(error).toMatchObject({ code: 'invalid_input' });
-    expect((error as Error).message).toContain('cannot be unpacked');
+    expect((error as Error).message).toContain('truncated or damaged');
     expect(await pdfText(output.path)).toContain('Apple');
+  });
+
+  it('rejects a truncated DOCX and keeps converting', async () => {
+    // LibreOffice writes [Content_Types].xml last, so the cut leaves
+    // file-type nothing to name the package by, as a cut upload does.
+    const paragraphs = Array.from({ length: 600 }, (_, i) => `Line ${i * 37}`);
+    const whole = join(root, 'whole.docx');
+    const cut = join(root, 'cut.docx');
+    await makeDocx(join(root, 'long.docx'), paragraphs);
+    await repackZip(join(root, 'long.docx'), whole, {
+      lastEntry: '[Content_Types].xml',
+    });
+    await writeFile(cut, (await readFile(whole)).subarray(0, 2600));
+
+    const check = await checkContent(cut, DOCX);
+    const error = await convert(word, cut, DOCX).catch((e) => e);
+
+    expect((await readFile(whole)).length).toBeGreaterThan(2600);
+    expect(check).toEqual({ ok: true });
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ code: 'invalid_input' });
+    expect((error as Error).message).toMatch(
+      /^The ZIP package is truncated or damaged, so its ZIP directory /,
+    );
+    expect((error as Error).message).toContain('Re-save or re-export');
+    expect(await convertLetter()).toContain('Alpha paragraph');
+  });
+
+  it('rejects a ZIP bomb and keeps converting', async () => {
+    // 4 GiB of zeros in one entry, deflated to about 4.2 MB.
+    const path = join(root, 'bomb.docx');
+    await makeZipBombDocx(path, ['Alpha paragraph'], 4 * 1024 ** 3);
+
+    const error = await convert(word, path, DOCX).catch((e) => e);
+
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error).toMatchObject({ code: 'resource_limit_exceeded' });
+    expect((error as Error).message).toMatch(/unpack to 4,294,9[\d,]+ bytes/);
+    expect((error as Error).message).toContain('1,073,741,824 bytes');
+    expect((error as Error).message).toContain(
+      'word/media/zeros.bin, unpacks to 4,294,967,296 bytes',
+    );
+    expect(await convertLetter()).toContain('Alpha paragraph');
   });
 });
 

@@ -14,6 +14,10 @@ and write one JSON result per line on stdout:
     {"id": 1, "ok": true}
     {"id": 1, "ok": false, "code": "invalid_input", "message": "..."}
 
+A failed result's code is damaged_package (check_package found a damaged
+ZIP or XML part, and the message is complete), resource_limit_exceeded,
+invalid_input (LibreOffice could not load the file) or engine_error.
+
 kind is word, slides, spreadsheet or csv. Spreadsheets and CSV take the
 options landscape and fitToWidth, and CSV (UTF-8 only) takes csvDelimiter.
 
@@ -37,9 +41,19 @@ import uno
 from com.sun.star.beans import PropertyValue
 
 CONNECT_TIMEOUT_S = 60
+# Maximum sum of the uncompressed sizes that a package's ZIP directory
+# declares for its entries. A package over it is rejected before anything is
+# inflated, so a ZIP bomb that declares its size (4 GiB of zeros deflate to
+# about 4 MB) never reaches LibreOffice.
+MAX_PACKAGE_BYTES = 1024 * 1024 * 1024
 # Maximum bytes of inflated XML that check_package reads from one document.
 # A package over it is rejected before LibreOffice opens it.
 MAX_PACKAGE_XML_BYTES = 512 * 1024 * 1024
+# The first bytes of a ZIP file that starts with an entry, as OOXML and ODF
+# packages do.
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+# Appended to every damaged_package message.
+RESAVE_HINT = " Re-save or re-export the file and upload it again."
 # Values of css.document.MacroExecMode and css.document.UpdateDocMode that
 # stop macros from running and links from updating while a document loads.
 NEVER_EXECUTE = 0
@@ -184,60 +198,122 @@ def apply_page_setup(document, options):
             style.ScaleToPagesY = 0
 
 
+def looks_like_zip(input_path):
+    """Tell whether the file is a ZIP, or starts like one but is cut short.
+
+    is_zipfile looks for the end of the ZIP directory, which a truncated
+    file lacks, so the first bytes are checked too.
+    """
+    if zipfile.is_zipfile(input_path):
+        return True
+    with open(input_path, "rb") as file:
+        return file.read(len(ZIP_LOCAL_HEADER)) == ZIP_LOCAL_HEADER
+
+
+def check_declared_size(package):
+    """Return a failure when the entries declare too many bytes, or None.
+
+    zipfile (CPython 3.11) never inflates an entry past the size that the
+    ZIP directory declares for it, so this bounds what check_package reads.
+    NOTE: only XML parts are inflated here, so a media part that inflates
+    past its declared size is not caught before LibreOffice reads it.
+    """
+    entries = package.infolist()
+    declared = sum(info.file_size for info in entries)
+    if declared <= MAX_PACKAGE_BYTES:
+        return None
+    largest = max(entries, key=lambda info: info.file_size)
+    return failure(
+        "resource_limit_exceeded",
+        "The package's entries unpack to {:,} bytes, more than the limit "
+        "of {:,} bytes ({} GiB). The largest, {}, unpacks to {:,} "
+        "bytes.".format(
+            declared,
+            MAX_PACKAGE_BYTES,
+            MAX_PACKAGE_BYTES >> 30,
+            largest.filename,
+            largest.file_size,
+        ),
+    )
+
+
+def check_xml_parts(package):
+    """Parse every XML part of an open package and return a failure or None."""
+    total = 0
+    for info in package.infolist():
+        name = info.filename
+        if not name.endswith((".xml", ".rels")):
+            continue
+        # expat resolves no external entities and, from 2.4 on, limits
+        # entity expansion.
+        parser = xml.parsers.expat.ParserCreate()
+        try:
+            with package.open(info) as part:
+                while chunk := part.read(1 << 16):
+                    total += len(chunk)
+                    if total > MAX_PACKAGE_XML_BYTES:
+                        return failure(
+                            "resource_limit_exceeded",
+                            "The document's XML inflates to more than "
+                            "%d MB." % (MAX_PACKAGE_XML_BYTES >> 20),
+                        )
+                    parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except xml.parsers.expat.ExpatError as error:
+            return failure(
+                "damaged_package",
+                "The part %s is not well-formed XML (%s)." % (name, error)
+                + RESAVE_HINT,
+            )
+        except Exception as error:
+            what = "the part %s cannot be unpacked" % name
+            return unpack_failure(what, error)
+    return None
+
+
+def unpack_failure(what, error):
+    """Build the failure for an archive that zipfile cannot read.
+
+    zipfile raises many types for a damaged archive: BadZipFile, EOFError,
+    UnicodeDecodeError for a mangled name, zlib.error for damaged deflate
+    data and NotImplementedError for an unknown compression method.
+    """
+    kind = type(error)
+    name = kind.__name__
+    if kind.__module__ not in ("builtins", "zipfile"):
+        name = "%s.%s" % (kind.__module__, name)  # zlib.error, for example
+    return failure(
+        "damaged_package",
+        "The ZIP package is truncated or damaged, so %s (%s: %s)."
+        % (what, name, error)
+        + RESAVE_HINT,
+    )
+
+
 def check_package(input_path):
-    """Return a failure for a ZIP package with a damaged XML part, or None.
+    """Return a failure for a ZIP package that is damaged or too big, or None.
 
     LibreOffice skips an OOXML or ODF part that is not well-formed XML and
     converts the rest, so a damaged sheet or slide becomes a blank page.
     Parsing every part first turns that into an error. Files that are not
     ZIP packages are left to LibreOffice.
     """
-    if not zipfile.is_zipfile(input_path):
+    if not looks_like_zip(input_path):
         return None
-    total = 0
-    name = ""
     try:
-        with zipfile.ZipFile(input_path) as package:
-            for info in package.infolist():
-                name = info.filename
-                if not name.endswith((".xml", ".rels")):
-                    continue
-                # expat resolves no external entities and, from 2.4 on,
-                # limits entity expansion.
-                parser = xml.parsers.expat.ParserCreate()
-                with package.open(info) as part:
-                    while chunk := part.read(1 << 16):
-                        total += len(chunk)
-                        if total > MAX_PACKAGE_XML_BYTES:
-                            return failure(
-                                "resource_limit_exceeded",
-                                "The document's XML inflates to more than "
-                                "%d MB." % (MAX_PACKAGE_XML_BYTES >> 20),
-                            )
-                        parser.Parse(chunk, False)
-                parser.Parse(b"", True)
-    except xml.parsers.expat.ExpatError as error:
-        return failure(
-            "invalid_input",
-            "the part %s is not well-formed XML (%s)" % (name, error),
-        )
+        package = zipfile.ZipFile(input_path)
     except Exception as error:
-        # zipfile raises many types for a damaged archive: BadZipFile,
-        # zlib.error, EOFError, UnicodeDecodeError for a mangled name,
-        # NotImplementedError for an unknown compression method.
-        where = "the part %s" % name if name else "the ZIP directory"
-        return failure(
-            "invalid_input",
-            "%s cannot be unpacked (%s: %s)"
-            % (where, type(error).__name__, error),
-        )
-    return None
+        return unpack_failure("its ZIP directory cannot be read", error)
+    with package:
+        return check_declared_size(package) or check_xml_parts(package)
 
 
 def convert(desktop, request):
-    damaged = check_package(request["input"])
-    if damaged is not None:
-        return damaged
+    # CSV is text and goes to Calc's CSV filter, whatever its bytes.
+    if request.get("kind") != "csv":
+        damaged = check_package(request["input"])
+        if damaged is not None:
+            return damaged
     try:
         document = load(desktop, request["input"], request)
     except Exception as error:
@@ -245,7 +321,9 @@ def convert(desktop, request):
         # IOException for a file that the import filter cannot read.
         return failure("invalid_input", error)
     if document is None:
-        return failure("invalid_input", "LibreOffice could not open the file.")
+        return failure(
+            "invalid_input", "the import filter returned no document"
+        )
 
     try:
         if request.get("kind") in ("spreadsheet", "csv"):

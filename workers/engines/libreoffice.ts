@@ -281,9 +281,10 @@ export class LibreOfficePool {
   /**
    * Converts `inputPath` to the PDF `outputPath` on a free listener,
    * waiting for one when all are busy. Rejects with an
-   * {@link InvalidInputError} when LibreOffice cannot read the input or the
-   * conversion exceeds the job timeout, and with the signal's reason on
-   * abort, which kills the listener at once.
+   * {@link InvalidInputError} when the input's ZIP package is damaged or
+   * unpacks to more than 1 GiB, when LibreOffice cannot read the input or
+   * when the conversion exceeds the job timeout. Rejects with the signal's
+   * reason on abort, which kills the listener at once.
    */
   async convert(
     inputPath: string,
@@ -374,6 +375,10 @@ export class LibreOfficePool {
 
   #failed(slot: Slot, member: Member, result: BridgeResult): never {
     const message = result.message ?? 'no detail';
+    if (result.code === 'damaged_package') {
+      // The bridge's package check wrote the whole message, fix included.
+      throw new InvalidInputError(message);
+    }
     if (result.code === 'resource_limit_exceeded') {
       throw new InvalidInputError(
         `${message} Split the document or remove large embedded parts.`,

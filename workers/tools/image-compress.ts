@@ -19,6 +19,24 @@ const PIXEL_LIMIT_MESSAGE = 'exceeds pixel limit';
 /** Formats of the catalog's input content types, as sharp names them. */
 const ACCEPTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp'];
 
+/**
+ * Joins the lines of a sharp error message into one line, leaving out each
+ * line that ends an earlier one, and drops trailing punctuation. sharp 0.35
+ * repeats libvips lines, as in "Input file has corrupt header: VipsJpeg:
+ * premature end of JPEG image" followed by "VipsJpeg: premature end of JPEG
+ * image", and reports a cut PNG as "Input file has corrupt header:".
+ */
+function sharpMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines: string[] = [];
+  for (const line of message.split('\n').map((text) => text.trim())) {
+    if (line !== '' && !lines.some((earlier) => earlier.endsWith(line))) {
+      lines.push(line);
+    }
+  }
+  return lines.join('; ').replace(/[\s:;,.]+$/, '');
+}
+
 function formatPixels(count: number): string {
   return count.toLocaleString('en-US');
 }
@@ -52,12 +70,13 @@ async function readHeader(
     // without reporting its size. Reading the header decodes no pixels.
     header = await sharp(inputPath, { limitInputPixels: false }).metadata();
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = sharpMessage(error);
     if (detail.startsWith('Input file is missing')) {
       throw error;
     }
     throw new InvalidInputError(
-      `The file is not a readable PNG, JPEG or WebP image (${detail}).`,
+      `The file is not a readable PNG, JPEG or WebP image (${detail}). ` +
+        'Upload the whole file, or export it again as PNG, JPEG or WebP.',
     );
   }
 
@@ -92,8 +111,8 @@ function pipelineError(
     return error;
   }
   return new InvalidInputError(
-    `The image could not be decoded (${error.message}). The file may be ` +
-      'truncated or corrupt.',
+    `The image could not be decoded (${sharpMessage(error)}). The file may ` +
+      'be truncated or corrupt. Upload the whole file, or export it again.',
   );
 }
 

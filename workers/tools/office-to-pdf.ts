@@ -1,5 +1,5 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, parse } from 'node:path';
 import { spreadsheetToPdfOptions } from '../../domain/catalog.ts';
 import type {
   LibreOfficePool,
@@ -78,6 +78,28 @@ async function checkedPageCount(path: string): Promise<number> {
 }
 
 /**
+ * Runs of characters that the re-encoded CSV's file name replaces with `_`,
+ * which are all but letters, digits, space, parentheses, `.`, `_` and `-`.
+ * None of the kept ones is special in a file name or a Calc sheet name.
+ */
+const UNSAFE_NAME_CHARACTERS = /[^\p{L}\p{N} ()._-]+/gu;
+/** 60 characters of at most 4 UTF-8 bytes fit Linux's 255-byte limit. */
+const MAX_CSV_BASE_NAME_CHARACTERS = 60;
+
+/**
+ * Returns a file name for the re-encoded CSV made from the input's name.
+ * For example, `Q3: EU & US.csv` becomes `Q3_ EU _ US.csv`. Calc names the
+ * sheet after the file, and the PDF's page header shows the sheet name.
+ */
+function csvFileName(inputName: string): string {
+  const safe = parse(inputName)
+    .name.replace(UNSAFE_NAME_CHARACTERS, '_')
+    .replace(/^[. ]+/, '');
+  const base = Array.from(safe).slice(0, MAX_CSV_BASE_NAME_CHARACTERS).join('');
+  return `${base || 'input'}.csv`;
+}
+
+/**
  * Writes the CSV input re-encoded as UTF-8 into the work directory and
  * returns its path. The decoding happens here because LibreOffice's CSV
  * filter takes few character set names and reads others as the system
@@ -90,7 +112,7 @@ async function csvAsUtf8(
 ): Promise<string> {
   const decoder = new TextDecoder(encoding);
   const text = decoder.decode(await readFile(context.inputPath));
-  const path = join(context.workDir, 'input-utf8.csv');
+  const path = join(context.workDir, csvFileName(context.input.name));
   await writeFile(path, text, 'utf8');
   return path;
 }
