@@ -12,7 +12,10 @@ import { READ_MODEL_LOCK, readModelOwner } from './read-model-lock.ts';
  * `verify`, it rebuilds into a scratch database up to the live checkpoint
  * instead, and prints every difference with the live tables.
  */
-export async function replay(config: Config, verify: boolean): Promise<number> {
+export async function replay(
+  config: Pick<Config, 'dataDir'>,
+  verify: boolean,
+): Promise<number> {
   const owner = readModelOwner(join(config.dataDir, READ_MODEL_LOCK));
   if (!verify && owner !== undefined) {
     console.error(

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loggerOptions } from '../api/logging.ts';
 import { loadConfig } from './config.ts';
@@ -18,10 +20,10 @@ export async function runServiceCommand(
   // The data dir contains user files, keys and the log, so it is private.
   process.umask(0o077);
 
+  if (command === 'replay') return replayCommand(rest.includes('--verify'));
+
   const config = loadConfig();
   const logger = pino(loggerOptions());
-
-  if (command === 'replay') return replay(config, rest.includes('--verify'));
 
   const roles = ROLES[command];
   if (!roles) throw new Error(`${command} is not a service command`);
@@ -49,4 +51,45 @@ export async function runServiceCommand(
   });
   await service.close();
   return 0;
+}
+
+/**
+ * Returns why `dataDir` cannot be replayed, or undefined when it can. The
+ * checks come first because opening the event store would create it.
+ */
+function replayProblem(dataDir: string, verify: boolean): string | undefined {
+  const fix = "Set BORINGKIT_DATA_DIR to the service's data directory.";
+  if (!existsSync(dataDir)) {
+    return `the data directory ${dataDir} does not exist. ${fix}`;
+  }
+  if (!statSync(dataDir).isDirectory()) {
+    return `the data directory ${dataDir} is not a directory. ${fix}`;
+  }
+  const log = join(dataDir, 'events.sqlite');
+  if (!existsSync(log)) {
+    return `there is no event log at ${log}, so there is nothing to replay. ${fix}`;
+  }
+  const readModel = join(dataDir, 'readmodel.sqlite');
+  if (verify && !existsSync(readModel)) {
+    return (
+      `there is no live read model at ${readModel}, so there is nothing ` +
+      'to verify. The API builds it when it starts.'
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Runs `replay [--verify]`. It reads only BORINGKIT_DATA_DIR, with the
+ * service's default, because loadConfig creates the data dir and keys in
+ * it, and a replay must not write to a directory that it checks.
+ */
+function replayCommand(verify: boolean): Promise<number> {
+  const dataDir = resolve(process.env.BORINGKIT_DATA_DIR || './data');
+  const problem = replayProblem(dataDir, verify);
+  if (problem !== undefined) {
+    console.error(`replay: ${problem}`);
+    return Promise.resolve(2);
+  }
+  return replay({ dataDir }, verify);
 }

@@ -157,7 +157,8 @@ export class HttpTransport {
   }
 }
 
-function isTransient(error: ApiError): boolean {
+/** Returns whether an error response usually passes on a retry. */
+export function isTransient(error: ApiError): boolean {
   if (TRANSIENT_CODES.has(error.code)) return true;
   return (
     RETRYABLE_STATUSES.has(error.status) && !PERMANENT_CODES.has(error.code)

@@ -89,10 +89,13 @@ export async function putUpload(
   ]);
   if (responseResult.status === 'rejected') {
     if (options.signal?.aborted) throw options.signal.reason;
-    const reason =
+    const reason: unknown =
       sendResult.status === 'rejected'
         ? sendResult.reason
         : responseResult.reason;
+    // A source file that fails to read is the caller's error, not the
+    // network's, and file system errors carry the path.
+    if (reason instanceof Error && 'path' in reason) throw reason;
     throw new NetworkError(
       `The upload to ${target.origin} failed: ${(reason as Error).message}. ` +
         'Get the job: if its stage is still awaiting_upload, upload again.',

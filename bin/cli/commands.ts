@@ -4,6 +4,7 @@ import {
   parseCommandArgs,
   type CommandContext,
 } from './context.ts';
+import { downloadCommand } from './download.ts';
 import { ExitCode, UsageError } from './exit-codes.ts';
 
 const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
@@ -167,7 +168,14 @@ async function jobCommand(action: string, args: string[]): Promise<number> {
   return ExitCode.ok;
 }
 
-export const JOBS_ACTIONS = ['list', 'show', 'events', 'cancel', 'close'];
+export const JOBS_ACTIONS = [
+  'list',
+  'show',
+  'events',
+  'cancel',
+  'close',
+  'download',
+];
 
 export async function jobsCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
@@ -177,5 +185,7 @@ export async function jobsCommand(args: string[]): Promise<number> {
         (action ? `, not "${action}".` : '.'),
     );
   }
-  return action === 'list' ? listJobs(rest) : jobCommand(action, rest);
+  if (action === 'list') return listJobs(rest);
+  if (action === 'download') return downloadCommand(rest);
+  return jobCommand(action, rest);
 }

@@ -1,58 +1,147 @@
-import { existsSync, statSync } from 'node:fs';
-import { extname, basename } from 'node:path';
-import type { Job } from '../../client/index.ts';
-import { createContext, parseCommandArgs } from './context.ts';
+import { basename } from 'node:path';
+import {
+  JobFailedError,
+  NetworkError,
+  type BoringKitClient,
+  type Job,
+} from '../../client/index.ts';
+import { contentTypeOf } from '../../client/content-types.ts';
+import {
+  createContext,
+  parseCommandArgs,
+  type CommandContext,
+} from './context.ts';
 import { ExitCode, UsageError } from './exit-codes.ts';
-import { ProgressReporter } from './progress.ts';
+import {
+  checkInputFile,
+  checkOutputDirectory,
+  checkOutputPath,
+  freePath,
+} from './files.ts';
+import type { CancelReason, Progress } from './progress.ts';
+import { parseToolOptions } from './tool-options.ts';
 
 /**
- * Parses `--option key=value` flags into tool options. A value that is
- * JSON (a number, true, false, null, an object) is taken as JSON, any
- * other value as a string. A dotted key sets a nested option, so
- * `margin.top=10mm` sets `{ margin: { top: "10mm" } }`.
+ * Returns the input's content type: the one of its extension, or the
+ * tool's only accepted type.
  */
-export function parseToolOptions(pairs: string[]): Record<string, unknown> {
-  // Objects without a prototype, so a key such as __proto__ is plain data.
-  const options: Record<string, unknown> = Object.create(null);
-  for (const pair of pairs) {
-    const separator = pair.indexOf('=');
-    const keys = pair.slice(0, Math.max(separator, 0)).split('.');
-    const last = keys.pop();
-    if (separator < 1 || !last || keys.includes('')) {
-      throw new UsageError(
-        `--option ${pair} is not key=value. Write it as --option quality=80.`,
-      );
-    }
-    const raw = pair.slice(separator + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // Not JSON, so the value stays a string.
-    }
-
-    let target = options;
-    for (const key of keys) {
-      const next = target[key];
-      if (typeof next !== 'object' || next === null) {
-        target[key] = Object.create(null);
-      }
-      target = target[key] as Record<string, unknown>;
-    }
-    target[last] = value;
-  }
-  return options;
+async function contentTypeFor(
+  client: BoringKitClient,
+  toolSlug: string,
+  file: string,
+): Promise<string> {
+  const guess = contentTypeOf(file);
+  if (guess) return guess;
+  const accepted = (await client.getTool(toolSlug)).input.contentTypes;
+  if (accepted.length === 1 && accepted[0]) return accepted[0];
+  throw new UsageError(
+    `Cannot tell the content type of ${file} from its extension. Pass ` +
+      `--content-type with one of: ${accepted.join(', ')}.`,
+  );
 }
 
-/** Returns `name`, or `name-1.ext`, `name-2.ext` ... when it exists. */
-function freePath(name: string): string {
-  const extension = extname(name);
-  const stem = basename(name, extension);
-  let candidate = name;
-  for (let index = 1; existsSync(candidate); index++) {
-    candidate = `${stem}-${index}${extension}`;
+/** Cancels the job this command created and reports the outcome. */
+async function cancelCreatedJob(
+  client: BoringKitClient,
+  progress: Progress,
+  jobId: string,
+  reason: CancelReason,
+): Promise<void> {
+  try {
+    progress.canceled(await client.cancelJob(jobId), reason);
+  } catch (error) {
+    progress.cancelFailed(jobId, reason, error);
   }
-  return candidate;
+}
+
+/**
+ * Adds the commands that finish the job by hand to a NetworkError, because
+ * the job continues in the service without this command.
+ */
+function withRecoveryHint(error: unknown, jobId: string): unknown {
+  if (!(error instanceof NetworkError)) return error;
+  return new NetworkError(
+    `${error.message} Job ${jobId} continues without this command: ` +
+      `follow it with boringkit jobs show ${jobId}, and once it ` +
+      `succeeded, save its output with boringkit jobs download ${jobId}.`,
+    { cause: error },
+  );
+}
+
+interface ConvertSteps {
+  context: CommandContext;
+  progress: Progress;
+  file: string;
+  output: string | undefined;
+  signal: AbortSignal;
+}
+
+/** Returns whether the service has the job's input, or undefined if unknown. */
+async function hasInput(
+  client: BoringKitClient,
+  jobId: string,
+): Promise<boolean | undefined> {
+  try {
+    return (await client.getJob(jobId)).stage !== 'awaiting_upload';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Uploads the input of a created job. When the upload fails, it cancels
+ * the job, which otherwise stays queued and charged until its upload
+ * intent expires. An upload whose reply was lost may have arrived, so the
+ * job is checked first and kept if it has its input.
+ */
+async function uploadOrCancel(job: Job, steps: ConvertSteps): Promise<void> {
+  const { client } = steps.context;
+  const { progress, signal } = steps;
+  try {
+    await client.uploadInput(job, steps.file, {
+      onProgress: (update) => progress.upload(update),
+      signal,
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const lostReply = error instanceof NetworkError;
+    if (lostReply && (await hasInput(client, job.id))) return;
+    progress.canceling(job.id, 'upload_failed');
+    await cancelCreatedJob(client, progress, job.id, 'upload_failed');
+    throw error;
+  }
+}
+
+/**
+ * Uploads the input of a created job, waits for the job and downloads its
+ * output. Returns the finished job and the output's path.
+ */
+async function finishJob(
+  job: Job,
+  steps: ConvertSteps,
+): Promise<{ job: Job; output: string }> {
+  const { client } = steps.context;
+  const { progress, signal } = steps;
+  signal.throwIfAborted();
+  await uploadOrCancel(job, steps);
+
+  try {
+    const finished = await client.waitForJob(job.id, {
+      onUpdate: (update) => progress.job(update),
+      signal,
+    });
+    if (finished.status !== 'succeeded' || !finished.output) {
+      throw new JobFailedError(finished);
+    }
+    const output = steps.output ?? freePath(finished.output.name);
+    await client.downloadOutput(finished.id, output, {
+      onProgress: (update) => progress.download(update),
+      signal,
+    });
+    return { job: finished, output };
+  } catch (error) {
+    throw signal.aborted ? error : withRecoveryHint(error, job.id);
+  }
 }
 
 export async function convertCommand(args: string[]): Promise<number> {
@@ -67,40 +156,51 @@ export async function convertCommand(args: string[]): Promise<number> {
       'Usage: boringkit convert <tool> <file> [-o out] [--option k=v ...]',
     );
   }
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    throw new UsageError(`${file} is not a file. Check the path.`);
-  }
   const options = parseToolOptions(values.option);
+
+  // These checks run before the job is created, so a mistake costs no
+  // credits.
+  const sizeBytes = await checkInputFile(file);
+  if (values.output === undefined) await checkOutputDirectory('.');
+  else await checkOutputPath(values.output);
   const context = createContext(values);
-  const progress = new ProgressReporter();
+  const { client } = context;
+  const contentType =
+    values['content-type'] ?? (await contentTypeFor(client, toolSlug, file));
 
   // The first Ctrl-C cancels the job and then exits, and a second one
   // exits at once.
+  const progress = context.progress();
   const controller = new AbortController();
   let job: Job | undefined;
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-    progress.line(job ? `interrupted: canceling job ${job.id}` : 'interrupted');
     controller.abort();
   };
   process.on('SIGINT', onInterrupt);
 
   try {
-    const result = await context.client.convertFile(toolSlug, file, {
-      options,
-      contentType: values['content-type'],
-      output: (finished) =>
-        values.output ?? freePath(finished.output?.name ?? finished.id),
-      signal: controller.signal,
-      onJob: (created) => {
-        job = created;
-        progress.line(`job ${created.id} created`);
+    // The create gets no signal: a create aborted in flight could leave a
+    // job behind that this command never learns of, so it cannot cancel it.
+    ({ job } = await client.createJob({
+      toolSlug,
+      input: {
+        kind: 'file',
+        name: basename(file),
+        contentType,
+        sizeBytes,
+        options,
       },
-      onUploadProgress: (update) => progress.upload(update),
-      onUpdate: (update) => progress.job(update),
-      onDownloadProgress: (update) => progress.download(update),
+    }));
+    progress.created(job);
+    const result = await finishJob(job, {
+      context,
+      progress,
+      file,
+      output: values.output,
+      signal: controller.signal,
     });
-    progress.endBar();
+    progress.end();
     context.print(
       context.json
         ? JSON.stringify({ output: result.output, job: result.job }, null, 2)
@@ -108,11 +208,12 @@ export async function convertCommand(args: string[]): Promise<number> {
     );
     return ExitCode.ok;
   } catch (error) {
-    progress.endBar();
-    // After Ctrl-C, an error other than the abort comes from the cancel,
-    // so it is reported as such.
-    if (error !== controller.signal.reason) throw error;
-    progress.line(job ? `job ${job.id} canceled` : 'no job was created');
+    progress.end();
+    // After Ctrl-C every step rejects, with the abort or an error of its
+    // own, and the job this command created is canceled.
+    if (!controller.signal.aborted || !job) throw error;
+    progress.canceling(job.id, 'interrupted');
+    await cancelCreatedJob(client, progress, job.id, 'interrupted');
     return ExitCode.interrupted;
   } finally {
     process.off('SIGINT', onInterrupt);

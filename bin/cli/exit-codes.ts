@@ -5,6 +5,7 @@ export const ExitCode = {
   ok: 0,
   /** An unexpected error, or differences found by replay --verify. */
   failure: 1,
+  /** A wrong command line, or a file that cannot be read or written. */
   usage: 2,
   /** The API rejected the request with a problem other than auth. */
   api: 3,
@@ -23,8 +24,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** An input file that cannot be read, or an output that cannot be written. */
+export class FileError extends Error {
+  override readonly name = 'FileError';
+}
+
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return ExitCode.usage;
+  if (error instanceof UsageError || error instanceof FileError) {
+    return ExitCode.usage;
+  }
   if (error instanceof ApiError) {
     return error.isAuthError ? ExitCode.auth : ExitCode.api;
   }

@@ -27,18 +27,25 @@ Client commands:
                                  list jobs, newest first (default 50)
   jobs show|events|cancel|close <job-id>
                                  show a job or its events, cancel or close it
+  jobs download <job-id> [-o <path>]
+                                 save the output of a succeeded job
   credits                        show the balance and the ledger
 
 Client options:
-  --url <url>    API origin (default: BORINGKIT_API_URL or
-                 http://127.0.0.1:8080)
-  --key <key>    API key (default: BORINGKIT_API_KEY, or for a local URL
-                 the development key in $BORINGKIT_DATA_DIR/dev-api-key)
-  --json         print JSON on stdout, and errors as JSON on stderr
-  -h, --help     print this help
+  --url <url>     API origin (default: BORINGKIT_API_URL or
+                  http://127.0.0.1:8080)
+  --key <key>     API key (default: BORINGKIT_API_KEY, or for a local URL
+                  the development key in $BORINGKIT_DATA_DIR/dev-api-key);
+                  other users see --key in the process list, so prefer
+                  BORINGKIT_API_KEY
+  --allow-http    send the API key over plain HTTP to another host; without
+                  it, only https:// or a URL on this machine is used
+  --json          print JSON on stdout, and progress and errors on stderr
+                  as one JSON object a line
+  -h, --help      print this help
 
-Exit codes: 0 success, 1 other failure, 2 usage error, 3 API error,
-4 authentication error, 5 network error, 6 job failed or canceled,
+Exit codes: 0 success, 1 other failure, 2 usage or file error, 3 API
+error, 4 authentication error, 5 network error, 6 job failed or canceled,
 130 interrupted by Ctrl-C (a running convert cancels its job first).`;
 
 const SERVICE_COMMANDS = new Set(['all', 'serve', 'work', 'replay']);

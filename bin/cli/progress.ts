@@ -1,10 +1,47 @@
-import type { Job, TransferProgress } from '../../client/index.ts';
+import {
+  ApiError,
+  type Job,
+  type TransferProgress,
+} from '../../client/index.ts';
 
 const BAR_WIDTH = 24;
 /** Redraws of a terminal bar at most this often, in ms. */
 const REDRAW_INTERVAL_MS = 100;
 /** Without a terminal, a line is printed at each step of this many percent. */
 const LINE_STEP_PERCENT = 25;
+
+/** Reason the command cancels the job it created. */
+export type CancelReason = 'interrupted' | 'upload_failed';
+
+/** Reports the steps of a conversion or a download on stderr. */
+export interface Progress {
+  created(job: Job): void;
+  upload(progress: TransferProgress): void;
+  /** A job update: its stage, and its progress while it runs. */
+  job(job: Job): void;
+  download(progress: TransferProgress): void;
+  canceling(jobId: string, reason: CancelReason): void;
+  canceled(job: Job, reason: CancelReason): void;
+  cancelFailed(jobId: string, reason: CancelReason, error: unknown): void;
+  /** Ends a bar in progress, before a result or an error is printed. */
+  end(): void;
+}
+
+/** Passes a percentage once per step of 25% for each kind of progress. */
+export class StepFilter {
+  private readonly lastStep = new Map<string, number>();
+
+  isNewStep(kind: string, percent: number): boolean {
+    const step = Math.floor(percent / LINE_STEP_PERCENT);
+    if (this.lastStep.get(kind) === step) return false;
+    this.lastStep.set(kind, step);
+    return true;
+  }
+}
+
+export function transferPercent({ bytes, totalBytes }: TransferProgress) {
+  return totalBytes > 0 ? Math.floor((bytes / totalBytes) * 100) : 0;
+}
 
 function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -13,13 +50,12 @@ function formatSize(bytes: number): string {
 }
 
 /**
- * Shows upload, processing and download progress on stderr: one bar
- * redrawn in place on a terminal, plain lines at 25% steps otherwise, so
- * logs and pipes get a readable record.
+ * Shows progress for people: one bar redrawn in place on a terminal, plain
+ * lines at 25% steps otherwise, so logs and pipes get a readable record.
  */
-export class ProgressReporter {
+export class TextProgress implements Progress {
   private lastDraw = 0;
-  private lastStep = new Map<string, number>();
+  private readonly steps = new StepFilter();
   private barShown = false;
   private barLabel = '';
 
@@ -30,9 +66,13 @@ export class ProgressReporter {
   }
 
   /** Prints a line, ending a bar in progress first. */
-  line(text: string): void {
-    this.endBar();
+  private line(text: string): void {
+    this.end();
     this.stream.write(`${text}\n`);
+  }
+
+  created(job: Job): void {
+    this.line(`job ${job.id} created`);
   }
 
   upload(progress: TransferProgress): void {
@@ -43,7 +83,6 @@ export class ProgressReporter {
     this.transfer('download', progress);
   }
 
-  /** Shows a job update: its stage, and its progress while it runs. */
   job(job: Job): void {
     const label = `${job.status} (${job.stage})`;
     const percent = Math.round(job.progress);
@@ -51,29 +90,49 @@ export class ProgressReporter {
       this.bar('processing', percent, label, true);
       return;
     }
-    const key = `job:${label}`;
-    const step = Math.floor(percent / LINE_STEP_PERCENT);
-    if (this.lastStep.get(key) === step) return;
-    this.lastStep.set(key, step);
+    if (!this.steps.isNewStep(`job:${label}`, percent)) return;
     this.line(`processing ${percent}% ${label}`);
   }
 
-  private transfer(what: string, { bytes, totalBytes }: TransferProgress) {
-    const percent = totalBytes > 0 ? Math.floor((bytes / totalBytes) * 100) : 0;
-    const detail = `${formatSize(bytes)} of ${formatSize(totalBytes)}`;
-    if (this.interactive) {
-      this.bar(what, percent, detail, bytes === totalBytes);
+  canceling(jobId: string, reason: CancelReason): void {
+    const cause = reason === 'interrupted' ? 'interrupted' : 'upload failed';
+    this.line(`${cause}: canceling job ${jobId}`);
+  }
+
+  canceled(job: Job): void {
+    const refunded = job.credits.refunded;
+    this.line(
+      `job ${job.id} canceled, ${refunded} ` +
+        `${refunded === 1 ? 'credit' : 'credits'} refunded`,
+    );
+  }
+
+  cancelFailed(jobId: string, _reason: CancelReason, error: unknown): void {
+    if (error instanceof ApiError && error.code === 'JOB_NOT_CANCELABLE') {
+      this.line(`job ${jobId} has finished, so it was not canceled`);
       return;
     }
-    const step = Math.floor(percent / LINE_STEP_PERCENT);
-    if (this.lastStep.get(what) === step) return;
-    this.lastStep.set(what, step);
+    this.line(
+      `canceling job ${jobId} failed: ${(error as Error).message} ` +
+        `Cancel it with: boringkit jobs cancel ${jobId}`,
+    );
+  }
+
+  private transfer(what: string, progress: TransferProgress) {
+    const percent = transferPercent(progress);
+    const detail =
+      `${formatSize(progress.bytes)} of ` + formatSize(progress.totalBytes);
+    if (this.interactive) {
+      this.bar(what, percent, detail, progress.bytes === progress.totalBytes);
+      return;
+    }
+    if (!this.steps.isNewStep(what, percent)) return;
     this.line(`${what} ${percent}% ${detail}`);
   }
 
   private bar(what: string, percent: number, detail: string, force: boolean) {
     // A new kind of progress keeps the finished bar above it.
-    if (this.barShown && this.barLabel !== what) this.endBar();
+    if (this.barShown && this.barLabel !== what) this.end();
     const now = Date.now();
     if (!force && now - this.lastDraw < REDRAW_INTERVAL_MS) return;
     this.lastDraw = now;
@@ -87,8 +146,7 @@ export class ProgressReporter {
     this.barLabel = what;
   }
 
-  /** Ends a bar in progress with a newline. */
-  endBar(): void {
+  end(): void {
     if (!this.barShown) return;
     this.stream.write('\n');
     this.barShown = false;

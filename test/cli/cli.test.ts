@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, type Json } from '../support/client.ts';
 import { makePng } from '../support/fixtures.ts';
@@ -12,8 +11,7 @@ import {
   waitFor,
   type TestService,
 } from '../support/service.ts';
-
-const LAUNCHER = resolve('bin/boringkit.mjs');
+import { runCli, startCli as startCliProcess } from './cli-process.ts';
 
 let service: TestService;
 /** API only: its jobs stay queued, so a convert waits until interrupted. */
@@ -34,38 +32,17 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-interface CliRun {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
+const cliEnv = () => ({
+  BORINGKIT_API_URL: service.url,
+  BORINGKIT_API_KEY: KEY_A,
+});
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return startCliProcess(args, { cwd: workDir, env: { ...cliEnv(), ...env } });
 }
 
-function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [LAUNCHER, ...args], {
-    cwd: workDir,
-    env: {
-      PATH: process.env.PATH,
-      BORINGKIT_API_URL: service.url,
-      BORINGKIT_API_KEY: KEY_A,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolveExit) =>
-    child.once('exit', (code) => resolveExit(code)),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const run = startCli(args, env);
-  const code = await run.exited;
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCli(args, { cwd: workDir, env: { ...cliEnv(), ...env } });
 }
 
 describe('boringkit command', () => {

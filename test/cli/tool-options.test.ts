@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseToolOptions } from '../../bin/cli/convert.ts';
+import { parseToolOptions } from '../../bin/cli/tool-options.ts';
 import { UsageError } from '../../bin/cli/exit-codes.ts';
 
 describe('parseToolOptions', () => {
