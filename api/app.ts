@@ -2,8 +2,13 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loggerOptions } from './logging.ts';
-import { authenticateRequest } from './query-token.ts';
+import { authorizeApiRequest } from './access.ts';
 import type { ApiContext } from './context.ts';
+import {
+  registerBlobCors,
+  registerPreflightRoutes,
+  trackCorsRoutes,
+} from './cors.ts';
 
 /** A registered route, as the OpenAPI contract tests compare them. */
 export interface RouteEntry {
@@ -12,10 +17,6 @@ export interface RouteEntry {
 }
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** The workspace of the request's API key, set for every /v1 route. */
-    workspaceId: string;
-  }
   interface FastifyInstance {
     /** Every route registered on the app, HEAD routes included. */
     routeTable: readonly RouteEntry[];
@@ -34,15 +35,23 @@ import { registerHealthRoute } from './routes/health.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerStreamRoute } from './routes/stream.ts';
 import { registerToolRoutes } from './routes/tools.ts';
-import {
-  registerWidgetRoutes,
-  type WidgetRouteOptions,
-} from './routes/widget.ts';
-import { OPENAPI_PATH } from './openapi/service-paths.ts';
+import { registerWidgetTokenRoutes } from './routes/widget-tokens.ts';
+import { registerWidgetRoutes } from './routes/widget.ts';
+import { demoTokenMinter } from './demo-token.ts';
+
+/** Settings of the widget's build and demo page. */
+export interface WidgetOptions {
+  /** The directory `npm run build:widget` writes. */
+  assetsDir: string;
+  /** The service's public URL, known once the server listens. */
+  publicUrl: () => string;
+  /** The workspace the demo page's tokens belong to, or none for no token. */
+  demoWorkspaceId: string | undefined;
+}
 
 export async function buildApp(
   context: ApiContext,
-  options: { logger?: Logger; widget?: WidgetRouteOptions } = {},
+  options: { logger?: Logger; widget?: WidgetOptions } = {},
 ) {
   const app = Fastify({
     loggerInstance: (options.logger ??
@@ -72,15 +81,15 @@ export async function buildApp(
   await app.register(websocket);
 
   // Every /v1 request is authenticated before its body is parsed, so a
-  // request without a valid key gets 401 whatever else is wrong with it.
-  // The OpenAPI document is public documentation and needs no key.
+  // request without a valid credential gets 401 whatever else is wrong
+  // with it. The OpenAPI document is public documentation and needs none.
   app.decorateRequest('workspaceId', '');
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.url === OPENAPI_PATH) return;
-    if (request.url.startsWith('/v1/') || request.url === '/v1') {
-      request.workspaceId = authenticateRequest(context.apiKeys, request);
-    }
-  });
+  app.decorateRequest('widgetToken', undefined);
+  app.addHook('onRequest', (request, reply) =>
+    authorizeApiRequest(context, request, reply),
+  );
+  registerBlobCors(app, context);
+  const corsRoutes = trackCorsRoutes(app);
 
   registerHealthRoute(app, context);
   registerDocsRoutes(app);
@@ -89,6 +98,21 @@ export async function buildApp(
   registerCreditRoutes(app, context);
   registerStreamRoute(app, context);
   registerBlobRoutes(app, context);
-  if (options.widget) registerWidgetRoutes(app, options.widget);
+  registerWidgetTokenRoutes(app, context);
+  if (options.widget) {
+    const { assetsDir, publicUrl, demoWorkspaceId } = options.widget;
+    registerWidgetRoutes(app, {
+      assetsDir,
+      publicUrl,
+      mintDemoToken:
+        demoWorkspaceId === undefined
+          ? undefined
+          : demoTokenMinter(context, demoWorkspaceId),
+    });
+  }
+
+  // The blob routes register inside a plugin, which loads here.
+  await app.after();
+  registerPreflightRoutes(app, corsRoutes, context);
   return app;
 }

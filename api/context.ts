@@ -7,6 +7,7 @@ import type { UrlSigner } from '../storage/signed-urls.ts';
 import type { EngineStatus } from '../workers/tool.ts';
 import type { ApiKeys } from './auth.ts';
 import type { JobService } from './job-service.ts';
+import type { WidgetTokenService } from './widget-tokens.ts';
 
 /** Dependencies that every route module gets from the composition root. */
 export interface ApiContext {
@@ -16,18 +17,19 @@ export interface ApiContext {
   signer: UrlSigner;
   apiKeys: ApiKeys;
   jobs: JobService;
+  widgetTokens: WidgetTokenService;
   engineStatus: (engine: Engine) => EngineStatus;
   /** Directory for uploads in progress, on the same disk as the blobs. */
   uploadTempDir: string;
 }
 
-export function requestMetadata(
-  request: FastifyRequest,
-  workspaceId: string,
-): EventMetadata {
+/** Metadata of the events a request appends; the actor is its credential. */
+export function requestMetadata(request: FastifyRequest): EventMetadata {
   return {
     requestId: request.id,
     correlationId: request.id,
-    actor: `workspace:${workspaceId}`,
+    actor: request.widgetToken
+      ? `widget-token:${request.widgetToken.id}`
+      : `workspace:${request.workspaceId}`,
   };
 }

@@ -5,6 +5,7 @@ import { errors } from '../domain/errors.ts';
 import {
   idempotencyStream,
   jobStream,
+  schemaVersionOf,
   workspaceStream,
   type DomainEvent,
   type JobInput,
@@ -18,6 +19,7 @@ import type { EventMetadata, EventStore } from '../eventstore/port.ts';
 import type { ReadModel } from '../projections/read-model.ts';
 import { inputKey, type BlobStorage } from '../storage/port.ts';
 import type { EngineStatus } from '../workers/tool.ts';
+import type { Caller } from './auth.ts';
 import {
   checkTool,
   createJobRequest,
@@ -28,6 +30,7 @@ import {
 } from './create-job-request.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { parseOrThrow } from './validation.ts';
+import type { WidgetTokenService } from './widget-tokens.ts';
 
 export interface JobServiceConfig {
   startingCredits: number;
@@ -41,6 +44,7 @@ export interface JobServiceDependencies {
   store: EventStore;
   storage: BlobStorage;
   readModel: ReadModel;
+  widgetTokens: WidgetTokenService;
   config: JobServiceConfig;
   engineStatus: (engine: Engine) => EngineStatus;
   now?: () => Date;
@@ -97,7 +101,10 @@ export class JobService {
                 amount: this.deps.config.startingCredits,
                 reason: 'starting_credits',
               },
-              metadata: { schemaVersion: 1, actor: 'system' },
+              metadata: {
+                schemaVersion: schemaVersionOf('CreditsGranted'),
+                actor: 'system',
+              },
             },
           ],
           { expectedRevision: 'no_stream' },
@@ -112,12 +119,23 @@ export class JobService {
     this.grantedWorkspaces.add(workspaceId);
   }
 
-  getJob(workspaceId: string, jobId: string): JobState {
+  /**
+   * Returns a job the caller may see: one of its workspace, and for a
+   * widget token one that the token created. Others are 404.
+   */
+  getJob(caller: Caller, jobId: string): JobState {
     const job = this.deps.readModel.queries.getJob(jobId);
-    if (!job || job.workspaceId !== workspaceId) {
+    if (!job || job.workspaceId !== caller.workspaceId) {
       throw errors.jobNotFound(
         `No job ${jobId} in this workspace. Check the id; jobs of other ` +
           'workspaces are not visible.',
+      );
+    }
+    const token = caller.widgetToken;
+    if (token && job.widgetTokenId !== token.id) {
+      throw errors.jobNotFound(
+        `No job ${jobId} for widget token ${token.id}. A widget token ` +
+          'reaches only the jobs it created.',
       );
     }
     return job;
@@ -125,18 +143,26 @@ export class JobService {
 
   /** Creates a job, or returns the original one for a replayed key. */
   async createJob(
-    workspaceId: string,
+    caller: Caller,
     body: unknown,
     idempotencyKey: string | undefined,
     metadata: EventMetadata,
   ): Promise<{ job: JobState; replayed: boolean }> {
     const request = parseOrThrow(createJobRequest, body, errors.invalidRequest);
+    const token = caller.widgetToken;
+    if (token && !token.tools.includes(request.toolSlug)) {
+      throw errors.widgetTokenToolNotAllowed(
+        `Widget token ${token.id} may create jobs for ` +
+          `${token.tools.join(', ')}, not ${request.toolSlug}. Mint a token ` +
+          `with "${request.toolSlug}" in tools.`,
+      );
+    }
     const tool = checkTool(request, this.deps.engineStatus);
     const input = parseInput(tool, request);
 
     if (!idempotencyKey) {
       const job = await this.create(
-        workspaceId,
+        caller,
         newJobId(),
         tool,
         request,
@@ -146,9 +172,14 @@ export class JobService {
       return { job, replayed: false };
     }
 
+    // A widget token's keys are its own, so another credential of the
+    // workspace that reuses a key cannot receive the token's job, or the
+    // token another credential's job.
     const stream = idempotencyStream(
-      workspaceId,
-      hashIdempotencyKey(idempotencyKey),
+      caller.workspaceId,
+      hashIdempotencyKey(
+        token ? `${token.id}\n${idempotencyKey}` : idempotencyKey,
+      ),
     );
     const requestFingerprint = fingerprint(request);
     const jobId = await this.reserveKey(stream, requestFingerprint, metadata);
@@ -158,7 +189,7 @@ export class JobService {
 
     try {
       const job = await this.create(
-        workspaceId,
+        caller,
         jobId,
         tool,
         request,
@@ -208,7 +239,10 @@ export class JobService {
                 jobId,
                 fingerprint: requestFingerprint,
               },
-              metadata: { schemaVersion: 1, ...metadata },
+              metadata: {
+                ...metadata,
+                schemaVersion: schemaVersionOf('IdempotencyKeyReserved'),
+              },
             },
           ],
           { expectedRevision: 'no_stream' },
@@ -233,13 +267,14 @@ export class JobService {
   }
 
   private async create(
-    workspaceId: string,
+    caller: Caller,
     jobId: string,
     tool: ToolDefinition,
     request: CreateJobRequest,
     input: JobInput,
     metadata: EventMetadata,
   ): Promise<JobState> {
+    const { workspaceId, widgetToken } = caller;
     const now = this.now();
     const deadlineSeconds = request.deadlineSeconds ?? tool.deadlineSeconds;
     const deadlineAt = secondsFromNow(now, deadlineSeconds);
@@ -269,28 +304,37 @@ export class JobService {
         ? undefined
         : secondsFromNow(now, uploadSeconds),
       inlineInput,
+      widgetTokenId: widgetToken?.id,
     });
     const balance = () => this.deps.readModel.queries.balance(workspaceId) ?? 0;
 
     // A first decision before the inline input is stored means a refused
-    // request (402) leaves no blob behind. The lock below decides again on
-    // the current balance.
+    // request (402) leaves no blob behind and counts against no widget
+    // token. The lock below decides again on the current balance.
     await this.ensureWorkspace(workspaceId);
     decide(createCommand(balance()), undefined, now);
 
-    let inlineInput: { sizeBytes: number; sha256: string } | undefined;
-    if (request.input.kind === 'text') {
-      const text = Buffer.from(request.input.text, 'utf8');
-      inlineInput = await this.deps.storage.write(
-        inputKey(jobId),
-        Readable.from([text]),
+    const storeInputAndAppend = async () => {
+      let inlineInput: { sizeBytes: number; sha256: string } | undefined;
+      if (request.input.kind === 'text') {
+        const text = Buffer.from(request.input.text, 'utf8');
+        inlineInput = await this.deps.storage.write(
+          inputKey(jobId),
+          Readable.from([text]),
+        );
+      }
+      return this.workspaceLocks.run(workspaceId, () =>
+        this.run(jobId, createCommand(balance(), inlineInput), metadata, {
+          retries: 0,
+        }),
       );
-    }
-
-    return this.workspaceLocks.run(workspaceId, () =>
-      this.run(jobId, createCommand(balance(), inlineInput), metadata, {
-        retries: 0,
-      }),
+    };
+    if (!widgetToken) return storeInputAndAppend();
+    return this.deps.widgetTokens.createCounted(
+      widgetToken.id,
+      jobId,
+      metadata,
+      storeInputAndAppend,
     );
   }
 
@@ -317,23 +361,19 @@ export class JobService {
     return job;
   }
 
-  /** Runs a command on a job the workspace owns. */
+  /** Runs a command on a job the caller may see. */
   async command(
-    workspaceId: string,
+    caller: Caller,
     jobId: string,
     command: JobCommand,
     metadata: EventMetadata,
   ): Promise<JobState> {
-    this.getJob(workspaceId, jobId);
+    this.getJob(caller, jobId);
     return this.run(jobId, command, metadata);
   }
 
-  issueUploadIntent(
-    workspaceId: string,
-    jobId: string,
-    metadata: EventMetadata,
-  ) {
-    const job = this.getJob(workspaceId, jobId);
+  issueUploadIntent(caller: Caller, jobId: string, metadata: EventMetadata) {
+    const job = this.getJob(caller, jobId);
     const now = this.now();
     const remaining = Math.floor(
       (Date.parse(job.deadlineAt) - now.getTime()) / 1000,
@@ -352,11 +392,11 @@ export class JobService {
   }
 
   async issueDownloadIntent(
-    workspaceId: string,
+    caller: Caller,
     jobId: string,
     metadata: EventMetadata,
   ): Promise<{ job: JobState; expiresAt: string }> {
-    this.getJob(workspaceId, jobId);
+    this.getJob(caller, jobId);
     const expiresAt = secondsFromNow(
       this.now(),
       this.deps.config.downloadIntentSeconds,

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import { errors } from '../domain/errors.ts';
-import type { ApiKeys } from './auth.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,24 +18,40 @@ function queryTokens(url: string): string[] {
   return new URLSearchParams(url.slice(start + 1)).getAll('token');
 }
 
+function bearerCredential(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (!header) {
+    throw errors.unauthorized(
+      'The Authorization header is missing. Send ' +
+        '"Authorization: Bearer <key>" with an API key of your workspace ' +
+        'or a widget token.',
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) {
+    throw errors.unauthorized(
+      'The Authorization header is not "Bearer <key>".',
+    );
+  }
+  return match[1];
+}
+
 /**
- * Returns the workspace of a /v1 request, or throws 401. The key comes from
- * the Authorization header; routes with `config: { queryToken: true }` also
- * take it from a `token` query parameter. A request may use one of the two,
- * not both, so it never carries two keys that disagree.
+ * Returns the bearer credential of a /v1 request (an API key or a widget
+ * token), or throws 401. It comes from the Authorization header; routes
+ * with `config: { queryToken: true }` also take it from a `token` query
+ * parameter. A request may use one of the two, not both, so it never
+ * carries two credentials that disagree.
  */
-export function authenticateRequest(
-  apiKeys: ApiKeys,
-  request: FastifyRequest,
-): string {
+export function requestCredential(request: FastifyRequest): string {
   const tokens = queryTokens(request.url);
   if (!request.routeOptions.config?.queryToken || tokens.length === 0) {
-    return apiKeys.authenticate(request);
+    return bearerCredential(request);
   }
   if (request.headers.authorization !== undefined) {
     throw errors.unauthorized(
       'The request has both an Authorization header and a token query ' +
-        'parameter. Send the key in one of them.',
+        'parameter. Send the credential in one of them.',
     );
   }
   if (tokens.length > 1) {
@@ -44,13 +59,5 @@ export function authenticateRequest(
       `The token query parameter appears ${tokens.length} times. Send it once.`,
     );
   }
-  const workspaceId = apiKeys.workspaceFor(tokens[0] ?? '');
-  if (!workspaceId) {
-    throw errors.unauthorized(
-      'The token query parameter is not a known API key. Check ' +
-        'BORINGKIT_API_KEYS on the server or the dev key it printed at ' +
-        'start-up.',
-    );
-  }
-  return workspaceId;
+  return tokens[0] ?? '';
 }

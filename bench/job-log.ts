@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import {
   jobStream,
+  schemaVersionOf,
   workspaceStream,
   type DomainEvent,
 } from '../domain/events.ts';
@@ -175,7 +176,11 @@ function decideSucceededJob(
   for (const [offsetMs, command, metadata] of steps) {
     for (const event of decide(command, state, later(offsetMs))) {
       state = evolve(state, event);
-      decided.push({ jobId, event, metadata });
+      decided.push({
+        jobId,
+        event,
+        metadata: { ...metadata, schemaVersion: schemaVersionOf(event.type) },
+      });
     }
   }
   return decided;

@@ -24,6 +24,9 @@ export interface Config {
   maxRetentionSeconds: number | undefined;
 }
 
+/** The workspace of the generated development key. */
+export const DEV_WORKSPACE_ID = 'ws_dev';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -93,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys = parseApiKeys(env.BORINGKIT_API_KEYS);
   } else {
     generatedDevKey = persistentSecret(join(dataDir, 'dev-api-key'), 'bk_dev_');
-    apiKeys = [{ workspaceId: 'ws_dev', key: generatedDevKey }];
+    apiKeys = [{ workspaceId: DEV_WORKSPACE_ID, key: generatedDevKey }];
   }
 
   const urlHost = host.includes(':') ? `[${host}]` : host;

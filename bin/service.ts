@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp, type RouteEntry } from '../api/app.ts';
 import { ApiKeys } from '../api/auth.ts';
 import { JobService } from '../api/job-service.ts';
+import { WidgetTokenService } from '../api/widget-tokens.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { openSqliteEventStore } from '../eventstore/sqlite.ts';
 import { openReadModelDatabase } from '../projections/database.ts';
@@ -18,7 +19,7 @@ import {
   createToolRunners,
   engineStatus,
 } from '../workers/tools/index.ts';
-import type { Config } from './config.ts';
+import { DEV_WORKSPACE_ID, type Config } from './config.ts';
 import { lockReadModel, READ_MODEL_LOCK } from './read-model-lock.ts';
 import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
 
@@ -90,10 +91,12 @@ export async function startService(
 
     let publicUrl = config.publicUrl;
     const signer = new UrlSigner(config.signingSecret, () => publicUrl);
+    const widgetTokens = new WidgetTokenService({ store, readModel, logger });
     const jobs = new JobService({
       store,
       storage,
       readModel,
+      widgetTokens,
       engineStatus,
       config: {
         startingCredits: config.startingCredits,
@@ -110,6 +113,7 @@ export async function startService(
         readModel,
         signer,
         jobs,
+        widgetTokens,
         engineStatus,
         apiKeys: new ApiKeys(config.apiKeys),
         uploadTempDir: join(config.dataDir, 'tmp'),
@@ -118,7 +122,9 @@ export async function startService(
         logger,
         widget: {
           assetsDir: WIDGET_ASSETS_DIR,
-          demoApiKey: config.generatedDevKey,
+          publicUrl: () => publicUrl,
+          demoWorkspaceId:
+            config.generatedDevKey === undefined ? undefined : DEV_WORKSPACE_ID,
         },
       },
     );

@@ -23,6 +23,8 @@ import type {
   Tool,
   TransferProgress,
   UploadReceipt,
+  CreateWidgetTokenRequest,
+  WidgetToken,
 } from './types.ts';
 import { followJobStream, isFinal } from './wait.ts';
 
@@ -196,6 +198,22 @@ export class BoringKitClient {
     return this.get('/v1/credits');
   }
 
+  /**
+   * Mints a short-lived token for the `<boringkit-job>` widget on a page of
+   * `request.origins`. Call it from a backend: the API key must not reach
+   * the browser. It is not retried, so a lost reply mints no second token.
+   */
+  async createWidgetToken(
+    request: CreateWidgetTokenRequest,
+  ): Promise<WidgetToken> {
+    const result = await this.http.request<WidgetToken>(
+      'POST',
+      '/v1/widget-tokens',
+      { body: request, retryable: false },
+    );
+    return result.body;
+  }
+
   getDownloadIntent(jobId: string): Promise<DownloadIntent> {
     return this.get(`/v1/jobs/${encode(jobId)}/download-intent`);
   }
@@ -243,6 +261,7 @@ export class BoringKitClient {
         signal,
         heartbeatMs: 15_000,
         handshakeTimeoutMs: 10_000,
+        pollIntervalMs: this.pollIntervalMs,
       });
       if (job) return job;
     }

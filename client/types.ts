@@ -11,6 +11,10 @@ import type {
 import type { problemSchema } from '../api/problems.ts';
 import type { creditsSchema } from '../api/routes/credits.ts';
 import type { toolViewSchema } from '../api/routes/tools.ts';
+import type {
+  createWidgetTokenRequest,
+  widgetTokenSchema,
+} from '../api/widget-token-schemas.ts';
 
 // Types only: the client imports no server code at run time, and these
 // follow the zod schemas that the server validates and responds with.
@@ -26,6 +30,9 @@ export type UploadReceipt = z.infer<typeof uploadReceiptSchema>;
 export type Tool = z.infer<typeof toolViewSchema>;
 export type Credits = z.infer<typeof creditsSchema>;
 export type Problem = z.infer<typeof problemSchema>;
+/** The body of POST /v1/widget-tokens, before the server's defaults. */
+export type CreateWidgetTokenRequest = z.input<typeof createWidgetTokenRequest>;
+export type WidgetToken = z.infer<typeof widgetTokenSchema>;
 
 /** Bytes moved so far, for upload and download progress callbacks. */
 export interface TransferProgress {

@@ -98,4 +98,25 @@ export const errors = {
     'Idempotency key reused with a different request',
   ),
   invalidSignature: define('INVALID_SIGNATURE', 403, 'Invalid signed URL'),
+  widgetTokenExpired: define(
+    'WIDGET_TOKEN_EXPIRED',
+    401,
+    'Widget token expired',
+  ),
+  widgetTokenNotAllowed: define(
+    'WIDGET_TOKEN_NOT_ALLOWED',
+    403,
+    'Operation not allowed for widget tokens',
+  ),
+  widgetTokenToolNotAllowed: define(
+    'WIDGET_TOKEN_TOOL_NOT_ALLOWED',
+    403,
+    'Tool not allowed by the widget token',
+  ),
+  widgetTokenJobLimitReached: define(
+    'WIDGET_TOKEN_JOB_LIMIT_REACHED',
+    403,
+    'Widget token job limit reached',
+  ),
+  originNotAllowed: define('ORIGIN_NOT_ALLOWED', 403, 'Origin not allowed'),
 } as const;

@@ -43,6 +43,11 @@ export const eventSchemas = {
     maxAttempts: z.number().int().positive(),
     deadlineAt: isoTime,
     retentionSeconds: z.number().int().positive(),
+    /**
+     * The widget token that created the job, or null for an API key. Added
+     * in version 2; version 1 events upcast to null.
+     */
+    widgetTokenId: z.string().nullable(),
   }),
   UploadIntentIssued: z.object({ at: isoTime, expiresAt: isoTime }),
   InputUploaded: z.object({
@@ -121,6 +126,25 @@ export const eventSchemas = {
     /** sha256 of the request the key was first used with. */
     fingerprint: z.string(),
   }),
+  WidgetTokenIssued: z.object({
+    at: isoTime,
+    tokenId: z.string(),
+    workspaceId: z.string(),
+    /** sha256 (hex) of the token's secret part; the token itself is not kept. */
+    secretSha256: z.string(),
+    tools: z.array(z.string()),
+    origins: z.array(z.string()),
+    maxJobs: z.number().int().positive(),
+    expiresAt: isoTime,
+  }),
+  /** One of the token's jobs, counted before the job is created. */
+  WidgetTokenJobReserved: z.object({ at: isoTime, jobId: z.string() }),
+  /** A reservation whose job was never created, so it counts no more. */
+  WidgetTokenJobReleased: z.object({
+    at: isoTime,
+    jobId: z.string(),
+    reason: z.string(),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -131,17 +155,24 @@ export type DomainEvent = {
 
 export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;
 
-/** The current schema version of every event type. */
-export const SCHEMA_VERSION = 1;
+/** Current schema versions of the event types that changed; others are 1. */
+const SCHEMA_VERSIONS: Partial<Record<EventType, number>> = { JobCreated: 2 };
+
+/** Returns the schema version that writers record for an event type. */
+export function schemaVersionOf(type: string): number {
+  return isEventType(type) ? (SCHEMA_VERSIONS[type] ?? 1) : 1;
+}
 
 type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
 
 /**
  * Upcasters by event type and the version they read: `upcasters.X[1]` turns
- * version 1 data of event X into version 2. Empty while every event is at
- * version 1.
+ * version 1 data of event X into version 2.
  */
-const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {};
+const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
+  // Jobs created before widget tokens existed were created with API keys.
+  JobCreated: { 1: (data) => ({ ...data, widgetTokenId: null }) },
+};
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(eventSchemas, type);
@@ -159,7 +190,8 @@ export function parseEvent(
   if (!isEventType(type)) return undefined;
 
   let current = data as Record<string, unknown>;
-  for (let version = schemaVersion; version < SCHEMA_VERSION; version++) {
+  const target = schemaVersionOf(type);
+  for (let version = schemaVersion; version < target; version++) {
     const upcast = upcasters[type]?.[version];
     if (!upcast) {
       throw new Error(`No upcaster for ${type} from version ${version}`);
@@ -175,5 +207,6 @@ export const workspaceStream = (workspaceId: string) =>
   `workspace-${workspaceId}`;
 export const idempotencyStream = (workspaceId: string, keyHash: string) =>
   `idempotency-${workspaceId}-${keyHash}`;
+export const widgetTokenStream = (tokenId: string) => `widget-token-${tokenId}`;
 export const JOB_STREAM_PREFIX = 'job-';
 export const WORKSPACE_STREAM_PREFIX = 'workspace-';

@@ -20,6 +20,8 @@ export type JobCommand =
       uploadIntentExpiresAt?: string;
       /** For a text input: the stored inline text. */
       inlineInput?: { sizeBytes: number; sha256: string };
+      /** The widget token that creates the job; absent for an API key. */
+      widgetTokenId?: string;
     }
   | { type: 'IssueUploadIntent'; expiresAt: string }
   | {
@@ -151,6 +153,7 @@ function create(
         maxAttempts: command.maxAttempts,
         deadlineAt: command.deadlineAt,
         retentionSeconds: command.retentionSeconds,
+        widgetTokenId: command.widgetTokenId ?? null,
       },
     },
     {

@@ -43,6 +43,11 @@ export interface JobState {
   workerId: string | null;
   leaseExpiresAt: string | null;
   retryAt: string | null;
+  /**
+   * The widget token that created the job. Absent for jobs of API keys, so
+   * their stored state is the same as before widget tokens existed.
+   */
+  widgetTokenId?: string;
 }
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = [
@@ -121,6 +126,9 @@ export function evolve(
       workerId: null,
       leaseExpiresAt: null,
       retryAt: null,
+      ...(data.widgetTokenId === null
+        ? {}
+        : { widgetTokenId: data.widgetTokenId }),
     };
   }
   if (!state) return state;

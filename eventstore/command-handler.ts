@@ -1,3 +1,4 @@
+import { schemaVersionOf } from '../domain/events.ts';
 import { WrongExpectedVersion } from './errors.ts';
 import type { EventMetadata, EventStore, RecordedEvent } from './port.ts';
 
@@ -64,7 +65,10 @@ export async function handleCommand<State, Event extends StreamEvent>(
         newEvents.map((event) => ({
           type: event.type,
           data: event.data,
-          metadata: { schemaVersion: 1, ...options.metadata },
+          metadata: {
+            ...options.metadata,
+            schemaVersion: schemaVersionOf(event.type),
+          },
         })),
         { expectedRevision: revision < 0 ? 'no_stream' : revision },
       );

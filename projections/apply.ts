@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../eventstore/port.ts';
 import { createCreditsProjection } from './credits-projection.ts';
 import type { ReadModelDatabase } from './database.ts';
 import { createJobsProjection } from './jobs-projection.ts';
+import { createWidgetTokenOriginsProjection } from './widget-token-origins-projection.ts';
 
 export const CHECKPOINT_NAME = 'read-model';
 
@@ -20,6 +21,7 @@ export interface BatchResult {
 export function createBatchApplier(db: ReadModelDatabase) {
   const applyJob = createJobsProjection(db);
   const applyCredits = createCreditsProjection(db);
+  const applyWidgetTokenOrigins = createWidgetTokenOriginsProjection(db);
   const saveCheckpoint = db.prepare(
     `INSERT INTO checkpoints (name, position) VALUES (?, ?)
      ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
@@ -45,6 +47,7 @@ export function createBatchApplier(db: ReadModelDatabase) {
       }
       const workspaceId = applyCredits(event, recorded.position);
       if (workspaceId) result.changedWorkspaceIds.add(workspaceId);
+      applyWidgetTokenOrigins(event);
     }
 
     if (events.length > 0) saveCheckpoint.run(CHECKPOINT_NAME, result.position);

@@ -27,6 +27,10 @@ const SCHEMA = `
     workspace_id TEXT PRIMARY KEY,
     balance INTEGER NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS widget_token_origins (
+    origin TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+  );
   CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL
@@ -34,7 +38,8 @@ const SCHEMA = `
 `;
 
 /**
- * Opens the read-model database (jobs, credit ledger, checkpoints) and
+ * Opens the read-model database (jobs, credit ledger, the origins of widget
+ * tokens, checkpoints) and
  * creates its tables. Each API process owns one; it is rebuilt from the log.
  */
 export function openReadModelDatabase(path: string): ReadModelDatabase {

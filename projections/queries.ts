@@ -16,6 +16,9 @@ export function createReadModelQueries(db: ReadModelDatabase) {
   const selectBalance = db.prepare<[string], { balance: number }>(
     'SELECT balance FROM balances WHERE workspace_id = ?',
   );
+  const selectOriginExpiry = db.prepare<[string], { expiresAt: string }>(
+    'SELECT expires_at AS expiresAt FROM widget_token_origins WHERE origin = ?',
+  );
   const selectLedger = db.prepare<[string], LedgerEntry>(
     `SELECT job_id AS jobId, kind, amount, at FROM ledger
      WHERE workspace_id = ? ORDER BY position`,
@@ -59,6 +62,14 @@ export function createReadModelQueries(db: ReadModelDatabase) {
 
     ledger(workspaceId: string): LedgerEntry[] {
       return selectLedger.all(workspaceId);
+    },
+
+    /**
+     * Returns the latest expiry among the widget tokens that allow
+     * `origin`, or undefined when no token ever allowed it.
+     */
+    originAllowedUntil(origin: string): string | undefined {
+      return selectOriginExpiry.get(origin)?.expiresAt;
     },
   };
 }

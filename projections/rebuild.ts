@@ -29,7 +29,8 @@ export async function rebuildReadModel(
 }
 
 export interface ReadModelDifference {
-  table: 'jobs' | 'ledger' | 'balances' | 'checkpoints';
+  table:
+    'jobs' | 'ledger' | 'balances' | 'widget_token_origins' | 'checkpoints';
   key: string;
   live: string | undefined;
   rebuilt: string | undefined;
@@ -40,6 +41,8 @@ const COMPARED_TABLES = {
   ledger:
     'SELECT position AS key, workspace_id, job_id, kind, amount, at FROM ledger',
   balances: 'SELECT workspace_id AS key, balance FROM balances',
+  widget_token_origins:
+    'SELECT origin AS key, expires_at FROM widget_token_origins',
   checkpoints: 'SELECT name AS key, position FROM checkpoints',
 } as const;
 

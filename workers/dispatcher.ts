@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import { findTool } from '../domain/catalog.ts';
-import { JOB_STREAM_PREFIX, type DomainEvent } from '../domain/events.ts';
+import {
+  JOB_STREAM_PREFIX,
+  schemaVersionOf,
+  type DomainEvent,
+} from '../domain/events.ts';
 import { decide, isRunnable } from '../domain/job-decider.ts';
 import { parseStoredEvent } from '../domain/job-model.ts';
 import { evolve, type JobState } from '../domain/job-state.ts';
@@ -207,8 +211,8 @@ export class Dispatcher {
           type: event.type,
           data: event.data,
           metadata: {
-            schemaVersion: 1,
             ...this.metadata,
+            schemaVersion: schemaVersionOf(event.type),
             correlationId: state.id,
           },
         })),

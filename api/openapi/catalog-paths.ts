@@ -3,7 +3,12 @@ import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { errors } from '../../domain/errors.ts';
 import { creditsSchema } from '../routes/credits.ts';
 import { toolListSchema, toolViewSchema } from '../routes/tools.ts';
-import { AUTHENTICATED, problemResponses } from './problem-responses.ts';
+import {
+  API_KEY_ONLY,
+  AUTHENTICATED,
+  problemResponses,
+  WIDGET_TOKEN_SECURITY,
+} from './problem-responses.ts';
 
 export const catalogPaths: ZodOpenApiPathsObject = {
   '/v1/tools': {
@@ -13,7 +18,9 @@ export const catalogPaths: ZodOpenApiPathsObject = {
       summary: 'List tools',
       description:
         'Every tool with its inputs, limits, options schema, credits and ' +
-        'whether this server can run it (apiJobCreation).',
+        'whether this server can run it (apiJobCreation). Widget tokens ' +
+        'may read the whole catalog.',
+      security: WIDGET_TOKEN_SECURITY,
       responses: {
         '200': {
           description: 'The catalog.',
@@ -28,6 +35,7 @@ export const catalogPaths: ZodOpenApiPathsObject = {
       tags: ['Catalog'],
       operationId: 'getTool',
       summary: 'Get a tool',
+      security: WIDGET_TOKEN_SECURITY,
       requestParams: {
         path: z.object({
           slug: z.string().meta({
@@ -58,7 +66,7 @@ export const catalogPaths: ZodOpenApiPathsObject = {
           description: 'Balance and ledger.',
           content: { 'application/json': { schema: creditsSchema } },
         },
-        ...problemResponses(AUTHENTICATED),
+        ...problemResponses(AUTHENTICATED, API_KEY_ONLY),
       },
     },
   },

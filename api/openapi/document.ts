@@ -1,14 +1,20 @@
-import { createDocument, type oas31 } from 'zod-openapi';
+import {
+  createDocument,
+  type oas31,
+  type ZodOpenApiPathsObject,
+} from 'zod-openapi';
 import packageJson from '../../package.json' with { type: 'json' };
 import { tools } from '../../domain/catalog.ts';
 import { errors } from '../../domain/errors.ts';
 import { frameworkErrors, problemSchema } from '../problems.ts';
 import { blobPaths } from './blob-paths.ts';
 import { catalogPaths } from './catalog-paths.ts';
+import { corsPaths } from './cors-paths.ts';
 import { jobPaths } from './job-paths.ts';
 import { servicePaths } from './service-paths.ts';
 import { streamPath } from './stream-path.ts';
 import { widgetPaths } from './widget-paths.ts';
+import { widgetTokenPaths } from './widget-token-paths.ts';
 
 export type OpenApiDocument = oas31.OpenAPIObject;
 
@@ -32,6 +38,14 @@ Every /v1 route needs \`Authorization: Bearer <key>\`. The key decides the \
 workspace, and another workspace's job is 404 as if it did not exist. \
 GET /v1/openapi.json, GET /docs, GET /healthz and the signed URLs need no key.
 
+A site's backend mints short-lived widget tokens with POST \
+/v1/widget-tokens for the <boringkit-job> widget in its pages, so API keys \
+never reach a browser. Operations that accept them list the widgetToken \
+scheme; the others reject them with 403 \`WIDGET_TOKEN_NOT_ALLOWED\`. A \
+widget token reaches only the jobs it created. Browsers on a token's \
+origins may call those operations and the signed URLs of the token's jobs \
+across origins (CORS); API keys get no CORS headers.
+
 Errors are RFC 9457 problem details (application/problem+json) with a \
 stable \`code\`. The \`detail\` names the bad value and the fix, and \`errors\` \
 lists field problems. Each operation lists the codes it can return. An \
@@ -53,6 +67,19 @@ function toolOptionComponents() {
   );
 }
 
+/** Merges path objects, joining the operations of a path that repeats. */
+function mergePaths(
+  ...objects: ZodOpenApiPathsObject[]
+): ZodOpenApiPathsObject {
+  const merged: ZodOpenApiPathsObject = {};
+  for (const paths of objects) {
+    for (const [path, item] of Object.entries(paths)) {
+      merged[path] = { ...merged[path], ...item };
+    }
+  }
+  return merged;
+}
+
 function buildDocument(): OpenApiDocument {
   return createDocument({
     openapi: '3.1.0',
@@ -70,17 +97,27 @@ function buildDocument(): OpenApiDocument {
         name: 'Signed URLs',
         description: 'Uploads and downloads through URLs the API signs.',
       },
+      {
+        name: 'Widget tokens',
+        description: 'Short-lived tokens for the <boringkit-job> widget.',
+      },
+      {
+        name: 'CORS',
+        description: 'Preflight responses for pages on widget token origins.',
+      },
       { name: 'Service', description: 'Health and documentation.' },
     ],
     security: [{ bearerAuth: [] }],
-    paths: {
-      ...jobPaths,
-      ...streamPath,
-      ...catalogPaths,
-      ...blobPaths,
-      ...servicePaths,
-      ...widgetPaths,
-    },
+    paths: mergePaths(
+      jobPaths,
+      streamPath,
+      catalogPaths,
+      blobPaths,
+      widgetTokenPaths,
+      servicePaths,
+      widgetPaths,
+      corsPaths,
+    ),
     components: {
       securitySchemes: {
         bearerAuth: {
@@ -90,13 +127,20 @@ function buildDocument(): OpenApiDocument {
             'An API key of the workspace, from BORINGKIT_API_KEYS or the ' +
             'development key that the server prints at start-up.',
         },
+        widgetToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A short-lived widget token from POST /v1/widget-tokens, sent ' +
+            'as Authorization: Bearer <token>.',
+        },
         queryToken: {
           type: 'apiKey',
           in: 'query',
           name: 'token',
           description:
-            'The API key as a query parameter, accepted by the WebSocket ' +
-            'stream only, for browsers.',
+            'The API key or widget token as a query parameter, accepted by ' +
+            'the WebSocket stream only, for browsers.',
         },
       },
       schemas: {

@@ -16,10 +16,12 @@ import {
 } from '../job-view.ts';
 import { listQuery } from '../routes/jobs.ts';
 import {
+  API_KEY_ONLY,
   AUTHENTICATED,
   JOB_PATH,
   JSON_BODY,
   problemResponses,
+  WIDGET_TOKEN_SECURITY,
   type ProblemFactory,
 } from './problem-responses.ts';
 
@@ -33,11 +35,15 @@ export const jobIdPath = z.object({
 
 const jobJson = { 'application/json': { schema: jobViewSchema } };
 
-/** A POST on one job that returns the job, such as cancel. */
+/**
+ * A POST on one job that returns the job, such as cancel. With
+ * `widgetToken`, widget tokens may send it for the jobs they created.
+ */
 function jobCommand(
   operationId: string,
   summary: string,
   description: string,
+  widgetToken: boolean,
   ...problems: ProblemFactory[]
 ): ZodOpenApiOperationObject {
   return {
@@ -45,10 +51,17 @@ function jobCommand(
     operationId,
     summary,
     description,
+    ...(widgetToken ? { security: WIDGET_TOKEN_SECURITY } : {}),
     requestParams: { path: jobIdPath },
     responses: {
       '200': { description: 'The job after the command.', content: jobJson },
-      ...problemResponses(AUTHENTICATED, JSON_BODY, JOB_PATH, ...problems),
+      ...problemResponses(
+        AUTHENTICATED,
+        JSON_BODY,
+        JOB_PATH,
+        widgetToken ? [] : API_KEY_ONLY,
+        ...problems,
+      ),
     },
   };
 }
@@ -64,7 +77,10 @@ export const jobPaths: ZodOpenApiPathsObject = {
         'gets an uploadIntent: PUT the bytes to its URL. Inline text ' +
         '(tools with input.inlineText) needs no upload. With an ' +
         'Idempotency-Key, sending the same request again returns the ' +
-        'same job instead of creating another.',
+        'same job instead of creating another. A widget token creates ' +
+        'jobs only for its tools and up to its maxJobs; its ' +
+        'Idempotency-Keys are its own.',
+      security: WIDGET_TOKEN_SECURITY,
       requestParams: {
         header: z.object({
           'Idempotency-Key': idempotencyKeySchema.optional(),
@@ -101,6 +117,8 @@ export const jobPaths: ZodOpenApiPathsObject = {
           errors.uploadContentInvalid,
           errors.idempotencyKeyReused,
           errors.toolUnavailable,
+          errors.widgetTokenToolNotAllowed,
+          errors.widgetTokenJobLimitReached,
         ),
       },
     },
@@ -117,7 +135,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
           description: 'A page of jobs.',
           content: { 'application/json': { schema: jobPageSchema } },
         },
-        ...problemResponses(AUTHENTICATED, errors.invalidRequest),
+        ...problemResponses(AUTHENTICATED, API_KEY_ONLY, errors.invalidRequest),
       },
     },
   },
@@ -127,7 +145,9 @@ export const jobPaths: ZodOpenApiPathsObject = {
       operationId: 'getJob',
       summary: 'Get a job',
       description:
-        "One job, also after it was closed. Another workspace's job is 404.",
+        "One job, also after it was closed. Another workspace's job is " +
+        '404, and so is a job that the widget token did not create.',
+      security: WIDGET_TOKEN_SECURITY,
       requestParams: { path: jobIdPath },
       responses: {
         '200': { description: 'The job.', content: jobJson },
@@ -141,6 +161,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
       'Cancel a job',
       'Cancels a queued or running job. A queued job is refunded in full, ' +
         'and a running job keeps at most one credit.',
+      true,
       errors.jobNotCancelable,
       errors.jobStateConflict,
     ),
@@ -151,6 +172,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
       'Close a job',
       'Hides a finished job from the list, but its events and output ' +
         'metadata stay. Closing twice changes nothing.',
+      false,
       errors.jobNotFinished,
       errors.jobStateConflict,
     ),
@@ -160,6 +182,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
       'renewUploadIntent',
       'Renew the upload intent',
       'Issues a fresh upload URL while the job still awaits its upload.',
+      true,
       errors.jobNotAwaitingUpload,
       errors.jobStateConflict,
     ),
@@ -171,6 +194,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
       summary: 'Get a download URL',
       description:
         'A short-lived signed GET URL for the output of a succeeded job.',
+      security: WIDGET_TOKEN_SECURITY,
       requestParams: { path: jobIdPath },
       responses: {
         '200': {
@@ -199,7 +223,7 @@ export const jobPaths: ZodOpenApiPathsObject = {
           description: 'The events.',
           content: { 'application/json': { schema: jobEventsSchema } },
         },
-        ...problemResponses(AUTHENTICATED, JOB_PATH),
+        ...problemResponses(AUTHENTICATED, API_KEY_ONLY, JOB_PATH),
       },
     },
   },

@@ -1,16 +1,33 @@
 import { z } from 'zod';
-import type { ZodOpenApiResponsesObject } from 'zod-openapi';
+import type { oas31, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { errors, type DomainError } from '../../domain/errors.ts';
 import { frameworkErrors, problemSchema } from '../problems.ts';
 
 /** A coded error factory from domain/errors.ts or api/problems.ts. */
 export type ProblemFactory = (detail: string) => DomainError;
 
-/** Problems every authenticated /v1 operation can return. */
+/**
+ * Problems every authenticated /v1 operation can return. A widget token is
+ * checked for its origin and expiry on every route, also on those that
+ * then reject it.
+ */
 export const AUTHENTICATED: readonly ProblemFactory[] = [
   errors.unauthorized,
+  errors.widgetTokenExpired,
+  errors.originNotAllowed,
   frameworkErrors.invalidUrl,
   frameworkErrors.internalError,
+];
+
+/** Problems of an operation that only API keys may call. */
+export const API_KEY_ONLY: readonly ProblemFactory[] = [
+  errors.widgetTokenNotAllowed,
+];
+
+/** Security of an operation that widget tokens may call too. */
+export const WIDGET_TOKEN_SECURITY: oas31.SecurityRequirementObject[] = [
+  { bearerAuth: [] },
+  { widgetToken: [] },
 ];
 
 /** Problems of an operation with a JSON request body. */

@@ -1,7 +1,7 @@
 import type { oas31 } from 'zod-openapi';
 import type { OpenApiDocument } from './document.ts';
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options'] as const;
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #1d1d1f; }
@@ -153,10 +153,15 @@ function renderOperation(
 ): string {
   const id = anchor('operation', operation.operationId ?? `${method}${path}`);
   const security = operation.security ?? document.security ?? [];
+  const widgetToken = security.some((scheme) => 'widgetToken' in scheme);
   const auth =
     security.length === 0
       ? 'No API key needed.'
-      : 'Needs <code>Authorization: Bearer &lt;key&gt;</code>.';
+      : widgetToken
+        ? 'Needs <code>Authorization: Bearer &lt;key&gt;</code> with an API ' +
+          'key or a widget token.'
+        : 'Needs <code>Authorization: Bearer &lt;key&gt;</code> with an API ' +
+          'key.';
   const body = operation.requestBody as oas31.RequestBodyObject | undefined;
   return (
     `<section class="operation" id="${id}">` +

@@ -30,8 +30,11 @@ export const streamPath: ZodOpenApiPathsObject = {
         'at once and one after every change of the job. It closes the ' +
         'socket with code 1000 once the job has finished, and with 1001 ' +
         'when the server shuts down. A GET without the upgrade headers ' +
-        'gets 404 with an empty body.',
-      security: [{ bearerAuth: [] }, { queryToken: [] }],
+        'gets 404 with an empty body. A widget token follows only the ' +
+        'jobs it created, and an upgrade request with an Origin header ' +
+        'that the token does not allow is rejected with 403 ' +
+        'ORIGIN_NOT_ALLOWED.',
+      security: [{ bearerAuth: [] }, { widgetToken: [] }, { queryToken: [] }],
       requestParams: {
         path: jobIdPath,
         header: upgradeHeaders,
@@ -41,9 +44,9 @@ export const streamPath: ZodOpenApiPathsObject = {
             .optional()
             .meta({
               description:
-                'The API key, for browsers, which cannot set headers on a ' +
-                'WebSocket. Send it here or in the Authorization header, ' +
-                'not both. Short-lived widget tokens are not accepted yet.',
+                'The API key or widget token, for browsers, which cannot ' +
+                'set headers on a WebSocket. Send it here or in the ' +
+                'Authorization header, not both.',
             }),
         }),
       },

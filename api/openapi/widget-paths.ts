@@ -49,8 +49,10 @@ export const widgetPaths: ZodOpenApiPathsObject = {
       summary: 'Open the widget demo page',
       description:
         'Needs no API key. One <boringkit-job> element per available tool. ' +
-        'Visitors on the same machine get the generated development key ' +
-        'embedded; nobody does when BORINGKIT_API_KEYS is set.',
+        'Visitors on the same machine get a widget token of the ' +
+        'development workspace embedded, for this origin, every available ' +
+        'tool, 50 jobs and one hour; nobody does when BORINGKIT_API_KEYS ' +
+        'is set.',
       security: [],
       responses: {
         '200': {

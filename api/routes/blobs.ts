@@ -145,96 +145,110 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-    scope.put('/blobs/jobs/:id/input', async (request: BlobRequest, reply) => {
-      const jobId = request.params.id;
-      if (!verify(request, 'PUT', 'input')) {
-        const { state } = await loadStream(
-          context.store,
-          jobStream(jobId),
-          jobModel,
-        );
-        const renewable =
-          state?.stage === 'awaiting_upload' &&
-          !isTerminal(state) &&
-          Date.parse(state.deadlineAt) > Date.now();
-        throw errors.uploadIntentExpired(
-          renewable
-            ? 'This upload URL expired. Request a new one with ' +
-                `POST /v1/jobs/${jobId}/upload-intent.`
-            : `This upload URL expired and job ${jobId} no longer takes an ` +
-                'upload. Create a new job.',
-        );
-      }
+    // Pages on the origins of the widget token that created the job may
+    // use these URLs across origins (see api/cors.ts).
+    const blobCors = { config: { blobCors: true } };
 
-      // One upload at a time per job, so a refused duplicate cannot remove
-      // the blob another request just stored.
-      const job = await uploads
-        .run(jobId, async () => {
+    scope.put(
+      '/blobs/jobs/:id/input',
+      blobCors,
+      async (request: BlobRequest, reply) => {
+        const jobId = request.params.id;
+        if (!verify(request, 'PUT', 'input')) {
           const { state } = await loadStream(
             context.store,
             jobStream(jobId),
             jobModel,
           );
-          if (!state) throw errors.jobNotFound(`No job ${jobId}.`);
-          if (state.stage !== 'awaiting_upload' || isTerminal(state)) {
-            throw errors.jobNotAwaitingUpload(
-              `Job ${jobId} is ${state.status} (${state.stage}) and takes no ` +
-                'upload.',
-            );
-          }
+          const renewable =
+            state?.stage === 'awaiting_upload' &&
+            !isTerminal(state) &&
+            Date.parse(state.deadlineAt) > Date.now();
+          throw errors.uploadIntentExpired(
+            renewable
+              ? 'This upload URL expired. Request a new one with ' +
+                  `POST /v1/jobs/${jobId}/upload-intent.`
+              : `This upload URL expired and job ${jobId} no longer takes an ` +
+                  'upload. Create a new job.',
+          );
+        }
 
-          const stored = await receive(request, state);
-          try {
-            return await context.jobs.run(
-              jobId,
-              {
-                type: 'RecordUpload',
-                ...stored,
-                contentType: state.input.contentType,
-              },
-              { requestId: request.id, actor: 'upload-url' },
+        // One upload at a time per job, so a refused duplicate cannot remove
+        // the blob another request just stored.
+        const job = await uploads
+          .run(jobId, async () => {
+            const { state } = await loadStream(
+              context.store,
+              jobStream(jobId),
+              jobModel,
             );
-          } catch (error) {
-            await context.storage.remove(inputKey(jobId));
+            if (!state) throw errors.jobNotFound(`No job ${jobId}.`);
+            if (state.stage !== 'awaiting_upload' || isTerminal(state)) {
+              throw errors.jobNotAwaitingUpload(
+                `Job ${jobId} is ${state.status} (${state.stage}) and takes no ` +
+                  'upload.',
+              );
+            }
+
+            const stored = await receive(request, state);
+            try {
+              return await context.jobs.run(
+                jobId,
+                {
+                  type: 'RecordUpload',
+                  ...stored,
+                  contentType: state.input.contentType,
+                },
+                { requestId: request.id, actor: 'upload-url' },
+              );
+            } catch (error) {
+              await context.storage.remove(inputKey(jobId));
+              throw error;
+            }
+          })
+          .catch((error: unknown) => {
+            if (error instanceof DomainError)
+              reply.header('Connection', 'close');
             throw error;
-          }
-        })
-        .catch((error: unknown) => {
-          if (error instanceof DomainError) reply.header('Connection', 'close');
-          throw error;
-        });
+          });
 
-      request.log.info(
-        { jobId, sizeBytes: job.input.sizeBytes },
-        'input uploaded',
-      );
-      return { id: job.id, status: job.status, stage: job.stage };
-    });
-
-    scope.get('/blobs/jobs/:id/output', async (request: BlobRequest, reply) => {
-      const jobId = request.params.id;
-      if (!verify(request, 'GET', 'output')) {
-        throw errors.downloadUrlExpired(
-          'This download URL expired. Request a new one with ' +
-            `GET /v1/jobs/${jobId}/download-intent.`,
+        request.log.info(
+          { jobId, sizeBytes: job.input.sizeBytes },
+          'input uploaded',
         );
-      }
-      const job = context.readModel.queries.getJob(jobId);
-      if (!job?.output) throw errors.jobNotFound(`No output for job ${jobId}.`);
-      if (job.deleted.output) {
-        throw errors.outputExpired(
-          `The output of job ${jobId} expired at ` +
-            `${job.retention.outputExpiresAt} and was deleted.`,
-        );
-      }
+        return { id: job.id, status: job.status, stage: job.stage };
+      },
+    );
 
-      request.log.info({ jobId }, 'output downloaded');
-      return reply
-        .header('Content-Type', job.output.contentType)
-        .header('Content-Length', job.output.sizeBytes)
-        .header('Content-Disposition', attachment(job.output.name))
-        .header('Cache-Control', 'private, no-store')
-        .send(context.storage.read(outputKey(jobId)));
-    });
+    scope.get(
+      '/blobs/jobs/:id/output',
+      blobCors,
+      async (request: BlobRequest, reply) => {
+        const jobId = request.params.id;
+        if (!verify(request, 'GET', 'output')) {
+          throw errors.downloadUrlExpired(
+            'This download URL expired. Request a new one with ' +
+              `GET /v1/jobs/${jobId}/download-intent.`,
+          );
+        }
+        const job = context.readModel.queries.getJob(jobId);
+        if (!job?.output)
+          throw errors.jobNotFound(`No output for job ${jobId}.`);
+        if (job.deleted.output) {
+          throw errors.outputExpired(
+            `The output of job ${jobId} expired at ` +
+              `${job.retention.outputExpiresAt} and was deleted.`,
+          );
+        }
+
+        request.log.info({ jobId }, 'output downloaded');
+        return reply
+          .header('Content-Type', job.output.contentType)
+          .header('Content-Length', job.output.sizeBytes)
+          .header('Content-Disposition', attachment(job.output.name))
+          .header('Cache-Control', 'private, no-store')
+          .send(context.storage.read(outputKey(jobId)));
+      },
+    );
   });
 }

@@ -4,6 +4,7 @@ import { errors } from '../../domain/errors.ts';
 import { jobStream } from '../../domain/events.ts';
 import type { JobCommand } from '../../domain/job-decider.ts';
 import { idempotencyKeySchema } from '../create-job-request.ts';
+import { callerOf } from '../access.ts';
 import { requestMetadata, type ApiContext } from '../context.ts';
 import {
   jobStatusSchema,
@@ -57,17 +58,20 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
 export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   const { jobs, signer } = context;
 
+  // Routes with `widgetToken: true` also take widget tokens, which reach
+  // only the jobs they created (see JobService.getJob).
+  const widgetToken = { config: { widgetToken: true } };
+
   app.post(
     '/v1/jobs',
-    { bodyLimit: CREATE_BODY_LIMIT },
+    { bodyLimit: CREATE_BODY_LIMIT, ...widgetToken },
     async (request, reply) => {
-      const { workspaceId } = request;
       const key = idempotencyKey(request);
       const { job, replayed } = await jobs.createJob(
-        workspaceId,
+        callerOf(request),
         request.body,
         key,
-        requestMetadata(request, workspaceId),
+        requestMetadata(request),
       );
       request.log.info(
         { jobId: job.id, toolSlug: job.toolSlug, replayed },
@@ -104,45 +108,59 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
     };
   });
 
-  app.get('/v1/jobs/:id', async (request: JobRequest) => {
-    const { workspaceId } = request;
-    return presentJob(jobs.getJob(workspaceId, request.params.id), signer);
+  app.get('/v1/jobs/:id', widgetToken, async (request: JobRequest) => {
+    return presentJob(
+      jobs.getJob(callerOf(request), request.params.id),
+      signer,
+    );
   });
 
-  const commandRoute = (path: string, command: JobCommand, event: string) =>
-    app.post(path, async (request: JobRequest) => {
-      const { workspaceId } = request;
+  const commandRoute = (
+    path: string,
+    command: JobCommand,
+    event: string,
+    options: { config?: { widgetToken: boolean } } = {},
+  ) =>
+    app.post(path, options, async (request: JobRequest) => {
       const jobId = request.params.id;
       const job = await jobs.command(
-        workspaceId,
+        callerOf(request),
         jobId,
         command,
-        requestMetadata(request, workspaceId),
+        requestMetadata(request),
       );
       request.log.info({ jobId, status: job.status }, event);
       return presentJob(job, signer);
     });
-  commandRoute('/v1/jobs/:id/cancel', { type: 'CancelJob' }, 'job canceled');
+  commandRoute(
+    '/v1/jobs/:id/cancel',
+    { type: 'CancelJob' },
+    'job canceled',
+    widgetToken,
+  );
   commandRoute('/v1/jobs/:id/close', { type: 'CloseJob' }, 'job closed');
 
-  app.post('/v1/jobs/:id/upload-intent', async (request: JobRequest) => {
-    const { workspaceId } = request;
-    const job = await jobs.issueUploadIntent(
-      workspaceId,
-      request.params.id,
-      requestMetadata(request, workspaceId),
-    );
-    return presentJob(job, signer);
-  });
+  app.post(
+    '/v1/jobs/:id/upload-intent',
+    widgetToken,
+    async (request: JobRequest) => {
+      const job = await jobs.issueUploadIntent(
+        callerOf(request),
+        request.params.id,
+        requestMetadata(request),
+      );
+      return presentJob(job, signer);
+    },
+  );
 
   app.get(
     '/v1/jobs/:id/download-intent',
+    widgetToken,
     async (request: JobRequest): Promise<DownloadIntent> => {
-      const { workspaceId } = request;
       const { job, expiresAt } = await jobs.issueDownloadIntent(
-        workspaceId,
+        callerOf(request),
         request.params.id,
-        requestMetadata(request, workspaceId),
+        requestMetadata(request),
       );
       const { output } = job;
       if (!output) throw new Error(`succeeded job ${job.id} has no output`);
@@ -159,8 +177,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   app.get(
     '/v1/jobs/:id/events',
     async (request: JobRequest): Promise<JobEvents> => {
-      const { workspaceId } = request;
-      const job = jobs.getJob(workspaceId, request.params.id);
+      const job = jobs.getJob(callerOf(request), request.params.id);
       const events = await context.store.readStream(jobStream(job.id));
       return {
         data: events.map((event) => ({

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { filter } from 'rxjs';
 import { isTerminal, type JobState } from '../../domain/job-state.ts';
+import { callerOf } from '../access.ts';
 import type { ApiContext } from '../context.ts';
 import { presentJob, type JobStreamMessage } from '../job-view.ts';
 
@@ -15,13 +16,12 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
     '/v1/jobs/:id/stream',
     {
       websocket: true,
-      // Browsers cannot set headers on a WebSocket, so the API key may come
-      // as `?token=` (see api/query-token.ts).
-      config: { queryToken: true },
+      // Browsers cannot set headers on a WebSocket, so the credential may
+      // come as `?token=` (see api/query-token.ts). A widget token's Origin
+      // check happens with its authentication (see api/access.ts).
+      config: { queryToken: true, widgetToken: true },
       preValidation: async (request: StreamRequest) => {
-        // NOTE: only API keys authenticate here, not short-lived widget
-        // tokens.
-        context.jobs.getJob(request.workspaceId, request.params.id);
+        context.jobs.getJob(callerOf(request), request.params.id);
       },
     },
     (socket, request: StreamRequest) => {

@@ -61,20 +61,28 @@ function presentTool(tool: ToolDefinition, context: ApiContext): ToolView {
   };
 }
 
+/**
+ * Registers the catalog routes. Widget tokens may read the whole catalog,
+ * which is the same for every workspace and contains no secrets.
+ */
 export function registerToolRoutes(app: FastifyInstance, context: ApiContext) {
-  app.get('/v1/tools', async (request) => {
-    context.apiKeys.authenticate(request);
+  const widgetToken = { config: { widgetToken: true } };
+
+  app.get('/v1/tools', widgetToken, async () => {
     return { data: tools.map((tool) => presentTool(tool, context)) };
   });
 
-  app.get<{ Params: { slug: string } }>('/v1/tools/:slug', async (request) => {
-    context.apiKeys.authenticate(request);
-    const tool = findTool(request.params.slug);
-    if (!tool) {
-      throw errors.toolNotFound(
-        `No tool "${request.params.slug}". GET /v1/tools lists the tools.`,
-      );
-    }
-    return presentTool(tool, context);
-  });
+  app.get<{ Params: { slug: string } }>(
+    '/v1/tools/:slug',
+    widgetToken,
+    async (request) => {
+      const tool = findTool(request.params.slug);
+      if (!tool) {
+        throw errors.toolNotFound(
+          `No tool "${request.params.slug}". GET /v1/tools lists the tools.`,
+        );
+      }
+      return presentTool(tool, context);
+    },
+  );
 }

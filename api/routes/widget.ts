@@ -3,16 +3,20 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
+import { demoOrigins, type DemoTokenMinter } from '../demo-token.ts';
 
-/** Settings of the widget routes: the build and the demo page's key. */
+/** Settings of the widget routes: the build and the demo page's token. */
 export interface WidgetRouteOptions {
   /** The directory `npm run build:widget` writes. */
   assetsDir: string;
+  /** The service's public URL, known once the server listens. */
+  publicUrl: () => string;
   /**
-   * The API key the demo page embeds for visitors on this machine: the
-   * generated development key, or undefined when keys are configured.
+   * Mints the widget token the demo page embeds for visitors on this
+   * machine, or is undefined when the page embeds none (API keys are
+   * configured, so there is no development workspace).
    */
-  demoApiKey: string | undefined;
+  mintDemoToken: DemoTokenMinter | undefined;
 }
 
 interface CachedAsset {
@@ -50,6 +54,7 @@ const ASSETS: Record<string, Asset> = {
 // its ETag after five minutes instead of keeping an old build for long.
 const ASSET_CACHE_CONTROL = 'public, max-age=300';
 const DEMO_TOKEN_PLACEHOLDER = '{{DEMO_TOKEN}}';
+const DEMO_TOKEN_EXPIRY_PLACEHOLDER = '{{DEMO_TOKEN_EXPIRES_AT}}';
 
 function widgetNotBuilt(file: string): DomainError {
   return new DomainError(
@@ -98,7 +103,8 @@ function isLocalVisitor(request: FastifyRequest): boolean {
     address.startsWith('127.') ||
     address.startsWith('::ffff:127.');
   // NOTE: a proxy on this machine that sets none of these headers still
-  // looks local, and its visitors get the development key.
+  // looks local, and its visitors get a demo token of the development
+  // workspace.
   const forwarded = FORWARDING_HEADERS.some(
     (name) => request.headers[name] !== undefined,
   );
@@ -143,17 +149,26 @@ export function registerWidgetRoutes(
 
   app.get('/', async (request, reply) => {
     const { body } = await readAsset(options.assetsDir, 'index.html', cache);
-    // NOTE: the demo embeds the development API key, which grants the whole
-    // workspace, until a short-lived widget token scoped to the demo
-    // replaces it. Only visitors on this machine get the key, so a service
-    // that listens on another interface does not hand it to its network.
-    const token =
-      options.demoApiKey !== undefined && isLocalVisitor(request)
-        ? options.demoApiKey
-        : '';
+    // Only visitors on this machine get a token, so a service that listens
+    // on another interface does not spend the development workspace's
+    // credits for its network.
+    const origins = isLocalVisitor(request)
+      ? demoOrigins(request, options.publicUrl())
+      : [];
+    const demo =
+      options.mintDemoToken && origins.length > 0
+        ? await options.mintDemoToken(origins)
+        : { id: '', token: '', expiresAt: '' };
+    if (demo.id) {
+      request.log.info(
+        { tokenId: demo.id, origins },
+        'demo widget token issued',
+      );
+    }
     const page = body
       .toString('utf8')
-      .replace(DEMO_TOKEN_PLACEHOLDER, escapeAttribute(token));
+      .replace(DEMO_TOKEN_PLACEHOLDER, escapeAttribute(demo.token))
+      .replace(DEMO_TOKEN_EXPIRY_PLACEHOLDER, escapeAttribute(demo.expiresAt));
     return reply
       .header('cache-control', 'no-store')
       .header('x-content-type-options', 'nosniff')

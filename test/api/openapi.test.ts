@@ -106,6 +106,11 @@ describe('OpenAPI document', () => {
       'IDEMPOTENCY_KEY_IN_FLIGHT',
       'INSUFFICIENT_CREDITS',
       'UNAUTHORIZED',
+      'WIDGET_TOKEN_EXPIRED',
+      'WIDGET_TOKEN_NOT_ALLOWED',
+      'WIDGET_TOKEN_TOOL_NOT_ALLOWED',
+      'WIDGET_TOKEN_JOB_LIMIT_REACHED',
+      'ORIGIN_NOT_ALLOWED',
     ]) {
       expect(description).toContain(code);
     }
@@ -235,6 +240,42 @@ describe('live responses', () => {
       '/healthz',
       await fetchLive(`${service.url}/healthz`),
     );
+  });
+
+  it('widget token access matches the document', async () => {
+    const minted = await client.request('POST', '/v1/widget-tokens', {
+      tools: ['image-compress-api'],
+      origins: ['https://shop.example'],
+    });
+    contract.check('POST', '/v1/widget-tokens', minted);
+    let checked = 0;
+    for (const [path, item] of Object.entries<Json>(contract.document.paths)) {
+      // The stream is a WebSocket, tested in widget-cors.test.ts.
+      if (!path.startsWith('/v1/') || path.endsWith('/stream')) continue;
+      for (const [method, operation] of Object.entries<Json>(item)) {
+        const security: Json[] =
+          operation.security ?? contract.document.security;
+        if (method === 'options' || security.length === 0) continue;
+        const url = path
+          .replace('{id}', 'job_01JF8Z5QK00000000000000000')
+          .replace('{slug}', 'pdf-to-text');
+        const response = await fetchLive(service.url + url, {
+          method: method.toUpperCase(),
+          headers: {
+            authorization: `Bearer ${minted.body.token}`,
+            'content-type': 'application/json',
+          },
+          body: method === 'post' ? '{}' : undefined,
+        });
+        const open = security.some((scheme) => 'widgetToken' in scheme);
+        const rejected =
+          (response.body as Json).code === 'WIDGET_TOKEN_NOT_ALLOWED';
+        expect(rejected, `${method} ${path}`).toBe(!open);
+        contract.check(method, path, response);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it('stream messages match the 101 frame schema', async () => {

@@ -11,6 +11,7 @@ import {
   expect,
   it,
 } from 'vitest';
+import { Client } from '../support/client.ts';
 import { makePng } from '../support/fixtures.ts';
 import {
   chooseFile,
@@ -227,5 +228,35 @@ describe('<boringkit-job> conversion', () => {
     await waitForPhase(widget, 'succeeded');
     const job = await widgetJob(widget);
     expect(await formValue()).toEqual({ value: job.id, valid: true });
+  });
+});
+
+describe('demo page', () => {
+  it('embeds a widget token, not the key', async () => {
+    const html = await (await fetch(`${service.url}/`)).text();
+    expect(html).not.toContain(service.devKey);
+    const token = /name="boringkit-token" content="([^"]*)"/.exec(html)?.[1];
+    expect(token).toMatch(/^wt_[0-9A-Z]{26}\./);
+
+    const demo = new Client(service.url, token);
+    const tools = await demo.request('GET', '/v1/tools', undefined, {
+      origin: service.url,
+    });
+    expect(tools.status).toBe(200);
+    expect(tools.headers.get('access-control-allow-origin')).toBe(service.url);
+    const credits = await demo.request('GET', '/v1/credits');
+    expect(credits.status).toBe(403);
+    expect(credits.body.code).toBe('WIDGET_TOKEN_NOT_ALLOWED');
+  });
+
+  it('mints a fresh token per load', async () => {
+    const tokenOf = async () => {
+      const html = await (await fetch(`${service.url}/`)).text();
+      return /name="boringkit-token" content="([^"]*)"/.exec(html)?.[1];
+    };
+    const first = await tokenOf();
+    const second = await tokenOf();
+    expect(first).toBeTruthy();
+    expect(second).not.toBe(first);
   });
 });

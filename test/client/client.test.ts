@@ -238,11 +238,13 @@ describe('waitForJob', () => {
   });
 
   it('follows the WebSocket to the end', async () => {
-    const client = direct({ pollIntervalMs: 60_000 });
+    const client = throughProxy();
     const { job } = await client.createJob(imageRequest('socket.png'));
     await client.uploadInput(job, png);
     const done = await client.waitForJob(job.id);
     expect(done.status).toBe('succeeded');
+    expect(proxy.requests).toContain(`GET /v1/jobs/${job.id}/stream`);
+    expect(proxy.requests).not.toContain(`GET /v1/jobs/${job.id}`);
   });
 });
 
@@ -281,6 +283,24 @@ describe('reads and commands', () => {
     expect(credits.entries[0]?.kind).toBe('grant');
     expect(tools.map((entry) => entry.slug)).toContain('image-compress-api');
     expect(tool.input.contentTypes).toEqual(['application/pdf']);
+  });
+
+  it('mints a widget token', async () => {
+    const token = await direct().createWidgetToken({
+      tools: ['image-compress-api'],
+      origins: ['https://shop.example'],
+      maxJobs: 1,
+    });
+    expect(token.maxJobs).toBe(1);
+    expect(token.origins).toEqual(['https://shop.example']);
+
+    const widget = direct({ apiKey: token.token });
+    const { job } = await widget.createJob(imageRequest('token.png'));
+    expect(job.status).toBe('queued');
+    await expect(widget.getCredits()).rejects.toMatchObject({
+      status: 403,
+      code: 'WIDGET_TOKEN_NOT_ALLOWED',
+    });
   });
 
   it('streams an output', async () => {

@@ -73,6 +73,8 @@ export class ContractChecker {
       .split(';')[0]!
       .trim();
     const content = response.content ?? {};
+    // A response without a body, such as a 204, declares no content.
+    if (mediaType === '' && Object.keys(content).length === 0) return;
     const declared = content[mediaType] ?? content['*/*'];
     expect(declared, `${where} declares ${mediaType}`).toBeDefined();
     if (!declared.schema || !mediaType.endsWith('json')) return;

@@ -1,7 +1,8 @@
 /**
  * The demo page's script: it lists the catalog through the public API and
  * puts one `<boringkit-job>` per available tool on the page. `?tool=SLUG`
- * shows that tool alone.
+ * shows that tool alone. The service embeds a widget token in the page for
+ * visitors on its own machine.
  */
 
 interface CatalogTool {
@@ -21,6 +22,9 @@ const EVENT_TYPES = [
   'error',
 ];
 const MAX_LOGGED_EVENTS = 50;
+const SAVED_TOKEN_KEY = 'boringkit-demo-token';
+/** A saved token is reused while it has at least this long to live. */
+const MIN_REMAINING_MS = 5 * 60 * 1000;
 
 // The API origin, with any path prefix the page is served under.
 const endpoint = new URL('.', window.location.href).href.replace(/\/$/, '');
@@ -133,6 +137,37 @@ function logEvents(): void {
   }
 }
 
+interface SavedToken {
+  endpoint: string;
+  token: string;
+  expiresAt: string;
+}
+
+/**
+ * Returns the token of this page's session while it lives long enough, and
+ * otherwise the embedded one. A widget token reaches only the jobs it
+ * created, so after a reload the widgets find their jobs only with the
+ * token that created them.
+ */
+function demoToken(embedded: string, expiresAt: string): string {
+  try {
+    const saved = JSON.parse(
+      sessionStorage.getItem(SAVED_TOKEN_KEY) ?? 'null',
+    ) as SavedToken | null;
+    const remaining = saved ? Date.parse(saved.expiresAt) - Date.now() : 0;
+    if (saved?.endpoint === endpoint && remaining >= MIN_REMAINING_MS) {
+      return saved.token;
+    }
+    if (embedded) {
+      const fresh: SavedToken = { endpoint, token: embedded, expiresAt };
+      sessionStorage.setItem(SAVED_TOKEN_KEY, JSON.stringify(fresh));
+    }
+  } catch {
+    // Without storage, each load uses the embedded token.
+  }
+  return embedded;
+}
+
 function main(): void {
   logEvents();
   const form = element<HTMLFormElement>('#token-form');
@@ -141,14 +176,17 @@ function main(): void {
     void start(element<HTMLInputElement>('#token-input').value.trim());
   });
 
-  const token = element<HTMLMetaElement>(
-    'meta[name="boringkit-token"]',
-  ).content;
+  const meta = (name: string) =>
+    element<HTMLMetaElement>(`meta[name="${name}"]`).content;
+  const token = demoToken(
+    meta('boringkit-token'),
+    meta('boringkit-token-expires-at'),
+  );
   if (token) {
     void start(token);
   } else {
     form.hidden = false;
-    setStatus('Enter an API key to load the tools.');
+    setStatus('Enter a widget token to load the tools.');
   }
 }
 

@@ -175,12 +175,15 @@ export class ApiClient {
       });
     } catch (error) {
       if (signal?.aborted) throw error;
+      // A response without CORS headers fails here too, so the message
+      // names this page's origin, which the widget token must allow.
       throw new ApiError(
         0,
         'NETWORK_ERROR',
         `Could not reach ${this.base} (${String(error)}). Check the ` +
-          'endpoint attribute and that the service is running and reachable ' +
-          'from this page.',
+          'endpoint attribute, that the service is running and reachable ' +
+          `from this page, and that the token allows this page's origin ` +
+          `${window.location.origin}.`,
       );
     }
     const text = await response.text();

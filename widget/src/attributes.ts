@@ -28,8 +28,8 @@ export function connectionProblem(
   }
   if (!token) {
     return (
-      'Set the token attribute to an API key or widget token of your ' +
-      'workspace.'
+      'Set the token attribute to a widget token that your backend mints ' +
+      'with POST /v1/widget-tokens.'
     );
   }
   return undefined;
