@@ -25,6 +25,7 @@ import {
   listJobs,
   statusText,
   waitForPhase,
+  widgetPhase,
   widgetJob,
   type WidgetService,
 } from './support.ts';
@@ -138,6 +139,26 @@ describe('<boringkit-job> conversion', () => {
     expect(events.map((event) => event.code)).toContain(
       'FILE_TYPE_NOT_ACCEPTED',
     );
+  });
+
+  it('ignores a scripted file while options are invalid', async () => {
+    const widget = await openTool(page, service, 'image-compress-api');
+    await widget.evaluate((element) =>
+      element.setAttribute('options', '{quality:80'),
+    );
+    await widget.locator('#drop-zone:disabled').waitFor();
+    const jobsBefore = (await listJobs(service)).length;
+
+    // The hidden input can still be set from a script.
+    await widget.locator('#file').setInputFiles({
+      name: 'photo.png',
+      mimeType: 'image/png',
+      buffer: await makePng(64, 48),
+    });
+    await page.waitForTimeout(500);
+
+    expect(await listJobs(service)).toHaveLength(jobsBefore);
+    expect(await widgetPhase(widget)).not.toBe('uploading');
   });
 
   it('refuses an oversized file before any job', async () => {

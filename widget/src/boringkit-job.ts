@@ -330,7 +330,9 @@ export class BoringkitJob extends LitElement {
     const file = input.files?.[0];
     // Cleared so that choosing the same file again fires another change.
     input.value = '';
-    if (file) this.#choose(file);
+    // The input is hidden behind the disabled drop zone, but a script can
+    // still set its files.
+    if (file && this.#canChoose()) this.#choose(file);
   }
 
   #onDragOver(event: DragEvent): void {

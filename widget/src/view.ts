@@ -171,7 +171,7 @@ function renderProgress(model: ViewModel, on: ViewHandlers): TemplateResult {
       aria-label=${uploading ? 'Upload progress' : 'Conversion progress'}
       aria-valuemin="0"
       aria-valuemax="100"
-      aria-valuenow=${percent}
+      aria-valuenow=${indeterminate ? nothing : percent}
       aria-valuetext=${detail}
     >
       <div
