@@ -5,7 +5,10 @@ import type {
   RouteOptions,
 } from 'fastify';
 import { errors } from '../domain/errors.ts';
-import type { WidgetTokenState } from '../domain/widget-token.ts';
+import {
+  originProblem,
+  type WidgetTokenState,
+} from '../domain/widget-token.ts';
 import type { ApiContext } from './context.ts';
 
 declare module 'fastify' {
@@ -46,6 +49,18 @@ function allowOrigin(reply: FastifyReply, origin: string): void {
  * or a same-origin GET) there is nothing to check, because the token, not
  * the origin, is the credential.
  */
+/**
+ * Returns how to let a page on `origin` use a token, or why no token can
+ * allow it (the origin "null", for one).
+ */
+function mintAdvice(origin: string): string {
+  const problem = originProblem(origin);
+  if (problem !== undefined) {
+    return `No token can allow it: ${problem}`;
+  }
+  return `Mint the page's token with "origins": ["${origin}"].`;
+}
+
 export function checkTokenOrigin(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -56,8 +71,7 @@ export function checkTokenOrigin(
   if (!token.origins.includes(origin)) {
     throw errors.originNotAllowed(
       `Widget token ${token.id} does not allow the origin ${origin}. It ` +
-        `allows ${token.origins.join(', ')}. Mint the page's token with ` +
-        `"origins": ["${origin}"].`,
+        `allows ${token.origins.join(', ')}. ${mintAdvice(origin)}`,
     );
   }
   allowOrigin(reply, origin);
@@ -134,8 +148,8 @@ async function checkPreflight(
     const until = context.readModel.queries.originAllowedUntil(origin);
     if (until === undefined || Date.parse(until) <= Date.now()) {
       throw errors.originNotAllowed(
-        `No unexpired widget token allows the origin ${origin}. Mint the ` +
-          `page's token with "origins": ["${origin}"].`,
+        `No unexpired widget token allows the origin ${origin}. ` +
+          mintAdvice(origin),
       );
     }
     return origin;

@@ -149,6 +149,8 @@ export class JobService {
     metadata: EventMetadata,
   ): Promise<{ job: JobState; replayed: boolean }> {
     const request = parseOrThrow(createJobRequest, body, errors.invalidRequest);
+    // An unknown slug gets the catalog's answer before the token's scope.
+    const tool = checkTool(request, this.deps.engineStatus);
     const token = caller.widgetToken;
     if (token && !token.tools.includes(request.toolSlug)) {
       throw errors.widgetTokenToolNotAllowed(
@@ -157,7 +159,6 @@ export class JobService {
           `with "${request.toolSlug}" in tools.`,
       );
     }
-    const tool = checkTool(request, this.deps.engineStatus);
     const input = parseInput(tool, request);
 
     if (!idempotencyKey) {

@@ -180,6 +180,13 @@ describe('CORS preflight', () => {
     contract.check('OPTIONS', '/v1/jobs', response);
   });
 
+  it('explains why the null origin cannot be allowed', async () => {
+    const response = await preflight(`${service.url}/v1/jobs`, 'null', 'POST');
+    expect(response.status).toBe(403);
+    expect(response.body.detail).toContain('No token can allow it');
+    expect(response.body.detail).not.toContain('"origins": ["null"]');
+  });
+
   it('rejects methods closed to tokens', async () => {
     await mintToken(client);
     const list = await preflight(`${service.url}/v1/jobs`, PAGE_ORIGIN, 'GET');

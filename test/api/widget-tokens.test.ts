@@ -265,6 +265,17 @@ describe('widget token scope', () => {
     expect(await countJobs()).toBe(before);
   });
 
+  it('answers an unknown tool as the catalog does', async () => {
+    const { client: widget } = await mintToken(client, {
+      tools: ['pdf-to-text'],
+    });
+    const response = await widget.createJob({
+      ...imageJob(),
+      toolSlug: 'no-such-tool',
+    });
+    expectProblem(response, 404, 'TOOL_NOT_FOUND');
+  });
+
   it('records the creating token', async () => {
     const { body: token, client: widget } = await mintToken(client);
     const { body: job } = await widget.createJob(imageJob());
