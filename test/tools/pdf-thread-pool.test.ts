@@ -96,6 +96,19 @@ describe('PdfThreadPool', () => {
     expect(await runTask(target, 'whoAmI')).not.toBe(before);
   });
 
+  it('rejects a task aborted while its thread starts', async () => {
+    const target = openPool({ size: 1 });
+    const { context, controller } = await makePdfRun('unused.pdf', root);
+
+    const starting = target
+      .run({ task: 'whoAmI', job: {}, context, label: 'Starting' })
+      .catch((caught: unknown) => caught);
+    controller.abort(new Error('gave up early'));
+
+    expect(await starting).toMatchObject({ message: 'gave up early' });
+    await expect(runTask(target, 'whoAmI')).resolves.toBeTypeOf('number');
+  });
+
   it('terminates the thread on abort and serves the next task', async () => {
     const target = openPool({ size: 1 });
     const before = await runTask(target, 'whoAmI');
@@ -118,8 +131,10 @@ describe('PdfThreadPool', () => {
 
   it('rejects a waiting task on abort without running it', async () => {
     const target = openPool({ size: 1 });
-    const busy = runTask(target, 'wait', { ms: 300 });
     const { context, controller } = await makePdfRun('unused.pdf', root);
+    const busy = runTask(target, 'wait', { ms: 300 });
+    // Lets the busy task take the only thread first.
+    await new Promise((resolve) => setTimeout(resolve, 50));
 
     const waiting = target
       .run({ task: 'whoAmI', job: {}, context, label: 'Waiting' })

@@ -156,6 +156,11 @@ export class PdfThreadPool {
     const { signal } = request.context;
     signal.throwIfAborted();
     const thread = await this.#acquire(signal);
+    // A thread that was still starting does not watch the signal.
+    if (signal.aborted) {
+      this.#release(thread);
+      throw signal.reason;
+    }
     return this.#runOn<Job, Done, Item>(thread, request);
   }
 
