@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,22 @@ export function buildPdf(objects: string[], trailer = ''): Buffer {
 }
 
 /** A temp directory and a Chromium that prints HTML to PDF files in it. */
+/**
+ * Builds a PDF encrypted with random O and U keys, so the empty password
+ * matches neither and a reader must ask for a password before reading.
+ */
+export function encryptedPdf(): Buffer {
+  const hex = (bytes: number) => `<${randomBytes(bytes).toString('hex')}>`;
+  return buildPdf(
+    [
+      '<< /Type /Catalog /Pages 2 0 R >>',
+      '<< /Type /Pages /Kids [] /Count 0 >>',
+      `<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`,
+    ],
+    `/Encrypt 3 0 R /ID [${hex(16)} ${hex(16)}] `,
+  );
+}
+
 export class PdfFixtures {
   private constructor(
     readonly root: string,

@@ -4,7 +4,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
+import {
+  buildPdf,
+  encryptedPdf,
+  makePdfRun,
+  PdfFixtures,
+} from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToImagesZipRunner } from '../../workers/tools/pdf-to-images-zip.ts';
@@ -223,20 +228,8 @@ describe('pdf-to-images-zip', () => {
   });
 
   it('rejects an encrypted PDF as encrypted_pdf', async () => {
-    // O and U are random, so the empty password matches neither.
-    const hex = (bytes: number) => `<${randomBytes(bytes).toString('hex')}>`;
     const input = join(root, 'encrypted.pdf');
-    await writeFile(
-      input,
-      buildPdf(
-        [
-          '<< /Type /Catalog /Pages 2 0 R >>',
-          '<< /Type /Pages /Kids [] /Count 0 >>',
-          `<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`,
-        ],
-        `/Encrypt 3 0 R /ID [${hex(16)} ${hex(16)}] `,
-      ),
-    );
+    await writeFile(input, encryptedPdf());
     const { context } = await makeRun(input);
 
     const error = await runner.run(context).catch((caught: unknown) => caught);

@@ -3,7 +3,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { buildPdf, makePdfRun, PdfFixtures } from '../support/pdf-fixtures.ts';
+import {
+  buildPdf,
+  encryptedPdf,
+  makePdfRun,
+  PdfFixtures,
+} from '../support/pdf-fixtures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPdfThreadPool } from '../../workers/tools/pdf-pool.ts';
 import { createPdfToTextRunner } from '../../workers/tools/pdf-to-text.ts';
@@ -187,21 +192,8 @@ describe('pdf-to-text', () => {
   });
 
   it('rejects an encrypted PDF as encrypted_pdf', async () => {
-    // O and U are random, so the empty password matches neither and the
-    // reader must ask for a password before it can read anything.
-    const hex = (bytes: number) => `<${randomBytes(bytes).toString('hex')}>`;
     const input = join(root, 'encrypted.pdf');
-    await writeFile(
-      input,
-      buildPdf(
-        [
-          '<< /Type /Catalog /Pages 2 0 R >>',
-          '<< /Type /Pages /Kids [] /Count 0 >>',
-          `<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`,
-        ],
-        `/Encrypt 3 0 R /ID [${hex(16)} ${hex(16)}] `,
-      ),
-    );
+    await writeFile(input, encryptedPdf());
     const { context } = await makeRun(input);
 
     const error = await runner.run(context).catch((caught: unknown) => caught);
