@@ -149,7 +149,8 @@ export class JobService {
     metadata: EventMetadata,
   ): Promise<{ job: JobState; replayed: boolean }> {
     const request = parseOrThrow(createJobRequest, body, errors.invalidRequest);
-    // An unknown slug gets the catalog's answer before the token's scope.
+    // An unknown slug fails with the catalog's error before the token's scope
+    // is checked.
     const tool = checkTool(request, this.deps.engineStatus);
     const token = caller.widgetToken;
     if (token && !token.tools.includes(request.toolSlug)) {

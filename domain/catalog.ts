@@ -70,7 +70,7 @@ export const htmlToPdfOptions = z.strictObject({
 
 export const pdfToTextOptions = z.strictObject({});
 
-/** Whether every span of a syntactically valid range runs forwards from 1. */
+/** Reports whether every span of a valid range runs forwards from page 1. */
 function spansRunForwards(range: string): boolean {
   return range.split(',').every((span) => {
     const [first = 0, last = first] = span.split('-').map(Number);
@@ -89,7 +89,7 @@ const pageRange = z
 
 const pdfIn = ['application/pdf'];
 const videoIn = ['video/mp4', 'video/quicktime', 'video/webm'];
-/** Longest input of the video tools, so no time option can lie beyond it. */
+/** Maximum input duration of the video tools, in seconds. */
 const MAX_VIDEO_SECONDS = 3_600;
 
 const seconds = z

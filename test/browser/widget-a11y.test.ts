@@ -142,7 +142,7 @@ describe('<boringkit-job> accessibility', () => {
     await progressbar.waitFor();
     expect(await progressbar.getAttribute('aria-valuemin')).toBe('0');
     expect(await progressbar.getAttribute('aria-valuemax')).toBe('100');
-    // An indeterminate bar has no value, as WAI-ARIA asks.
+    // An indeterminate bar has no value, as WAI-ARIA specifies.
     const [valueNow, indeterminate] = await progressbar.evaluate((element) => [
       element.getAttribute('aria-valuenow'),
       element.classList.contains('indeterminate'),

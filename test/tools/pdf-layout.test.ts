@@ -5,12 +5,12 @@ import {
   type TextLine,
 } from '../../workers/engines/pdf-layout.ts';
 
-/** A 12-point line whose text starts at x 36 on baseline 700. */
+/** Returns a 12-point line whose text starts at x 36 on baseline 700. */
 function line(): TextLine {
   return { text: 'Item', x: 36, y: 700, size: 12, bold: false };
 }
 
-/** A box `width` by `height` points whose right edge ends at `right`. */
+/** Returns a `width` by `height` box whose right edge is at `right`. */
 function box(right: number, middle: number, width: number, height = width) {
   return {
     left: right - width,
