@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from './executable.ts';
 import type { Logger } from 'pino';
 import {
   chromium,
@@ -97,15 +97,6 @@ async function blockNetwork(
     await socket.close({ code: 1008, reason: 'Network access is disabled' });
   });
   return blocked;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

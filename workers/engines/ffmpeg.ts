@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from './executable.ts';
 import { delimiter, join } from 'node:path';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { InvalidInputError, type EngineStatus } from '../tool.ts';
@@ -67,14 +67,7 @@ function findExecutable(name: string, override?: string): string | undefined {
         .split(delimiter)
         .filter(Boolean)
         .map((directory) => join(directory, name));
-  return candidates.find((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return candidates.find(isExecutable);
 }
 
 function ffmpegPath(): string {
