@@ -113,6 +113,7 @@ export function createCompressVideoRunner(
         ...MP4_OUTPUT_OPTIONS,
       ],
       outputName: 'copied.mp4',
+      inputChecked: true,
       expectedDurationSeconds: input.durationSeconds,
       expected: around(input.durationSeconds),
       metadata: { crf: options.crf, streamCopy: true },

@@ -266,12 +266,14 @@ export interface Mp4Encoding {
   expected: ExpectedDuration;
   /** Tool-specific metadata, added to the shared video metadata. */
   metadata: Record<string, unknown>;
+  /** Whether an earlier run of this attempt already checked the input. */
+  inputChecked?: boolean;
 }
 
 /**
  * Runs ffmpeg from the job's input to `outputName` in its work directory
- * while the input's integrity check runs, checks the output by probing it,
- * and returns it as the tool's output.
+ * while the input's integrity check runs (unless `inputChecked`), checks the
+ * output by probing it, and returns it as the tool's output.
  */
 export async function encodeToMp4(
   context: ToolRunContext,
@@ -279,7 +281,7 @@ export async function encodeToMp4(
   encoding: Mp4Encoding,
 ): Promise<ToolOutput> {
   const outputPath = join(context.workDir, encoding.outputName ?? 'output.mp4');
-  const output = await alongsideInputCheck(context, async (signal) => {
+  const encode = async (signal: AbortSignal) => {
     await runFfmpeg(
       (command) => {
         command.outputOptions(encoding.outputOptions);
@@ -294,7 +296,10 @@ export async function encodeToMp4(
       },
     );
     return verifyOutput(outputPath, 'mov', encoding.expected, signal);
-  });
+  };
+  const output = encoding.inputChecked
+    ? await encode(context.signal)
+    : await alongsideInputCheck(context, encode);
   const inputBytes = (await stat(context.inputPath)).size;
   return {
     path: outputPath,
