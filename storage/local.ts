@@ -92,10 +92,11 @@ export class LocalBlobStorage implements BlobStorage {
   }
 
   /**
-   * Opens the blob for reading. The open is synchronous so that a missing
-   * blob throws `BlobNotFoundError` here instead of failing the stream later.
+   * Opens the blob for reading. The file is opened before the promise
+   * settles, so a missing blob rejects with `BlobNotFoundError` here instead
+   * of failing the stream later.
    */
-  read(key: string): Readable {
+  async read(key: string): Promise<Readable> {
     const file = this.pathOf(key);
     let fd: number;
     try {

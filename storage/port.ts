@@ -13,8 +13,8 @@ export interface StoredBlob {
 export interface BlobStorage {
   /** Streams `body` into `key`, replacing it atomically on success. */
   write(key: string, body: Readable): Promise<StoredBlob>;
-  /** Opens the blob for reading; throws when it does not exist. */
-  read(key: string): Readable;
+  /** Opens the blob for reading; rejects when it does not exist. */
+  read(key: string): Promise<Readable>;
   /** Copies the blob to a local file, for engines that need a path. */
   download(key: string, localPath: string): Promise<void>;
   exists(key: string): Promise<boolean>;

@@ -247,7 +247,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
           .header('Content-Length', job.output.sizeBytes)
           .header('Content-Disposition', attachment(job.output.name))
           .header('Cache-Control', 'private, no-store')
-          .send(context.storage.read(outputKey(jobId)));
+          .send(await context.storage.read(outputKey(jobId)));
       },
     );
   });

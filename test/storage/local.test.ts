@@ -48,7 +48,7 @@ describe('LocalBlobStorage', () => {
 
     expect(stored.sizeBytes).toBe(body.byteLength);
     expect(stored.sha256).toBe(sha256(body));
-    const read = await text(storage.read(inputKey('job_1')));
+    const read = await text(await storage.read(inputKey('job_1')));
     expect(read).toBe(body.toString());
   });
 
@@ -77,7 +77,7 @@ describe('LocalBlobStorage', () => {
     await storage.write('k', Readable.from(['first version']));
     await storage.write('k', Readable.from(['second']));
 
-    expect(await text(storage.read('k'))).toBe('second');
+    expect(await text(await storage.read('k'))).toBe('second');
   });
 
   it('failed write leaves no files', async () => {
@@ -94,7 +94,7 @@ describe('LocalBlobStorage', () => {
 
     await expect(storage.write('k', failingBody(['new']))).rejects.toThrow();
 
-    expect(await text(storage.read('k'))).toBe('old');
+    expect(await text(await storage.read('k'))).toBe('old');
     expect(await readdir(path.join(root, 'blobs'))).toEqual(['k']);
   });
 
@@ -115,9 +115,11 @@ describe('LocalBlobStorage', () => {
     expect(await readdir(path.join(root, 'blobs'))).toEqual([]);
   });
 
-  it('read of missing key throws ENOENT', () => {
-    expect(() => storage.read('jobs/none/input')).toThrow(BlobNotFoundError);
-    expect(() => storage.read('jobs/none/input')).toThrow(
+  it('read of missing key throws ENOENT', async () => {
+    await expect(storage.read('jobs/none/input')).rejects.toThrow(
+      BlobNotFoundError,
+    );
+    await expect(storage.read('jobs/none/input')).rejects.toThrow(
       expect.objectContaining({ code: 'ENOENT' }),
     );
   });
@@ -125,7 +127,7 @@ describe('LocalBlobStorage', () => {
   it('read of a directory throws ENOENT', async () => {
     await storage.write(inputKey('job_3'), Readable.from(['x']));
 
-    expect(() => storage.read('jobs/job_3')).toThrow(BlobNotFoundError);
+    await expect(storage.read('jobs/job_3')).rejects.toThrow(BlobNotFoundError);
   });
 
   it('exists reports files only', async () => {
@@ -202,7 +204,7 @@ describe('blob key validation', () => {
   for (const key of invalidKeys) {
     it(`rejects ${JSON.stringify(key.slice(0, 20))}`, async () => {
       expect(() => validateKey(key)).toThrow('Invalid blob key');
-      expect(() => storage.read(key)).toThrow('Invalid blob key');
+      await expect(storage.read(key)).rejects.toThrow('Invalid blob key');
       await expect(storage.write(key, Readable.from(['x']))).rejects.toThrow(
         'Invalid blob key',
       );
