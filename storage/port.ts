@@ -29,3 +29,49 @@ export function inputKey(jobId: string): string {
 export function outputKey(jobId: string): string {
   return `jobs/${jobId}/output`;
 }
+
+/** The content type and exact length a presigned upload must carry. */
+export interface UploadTarget {
+  contentType: string;
+  sizeBytes: number;
+}
+
+/** The headers a presigned download answers with. */
+export interface DownloadResponse {
+  contentType: string;
+  /** Sent as an attachment file name in Content-Disposition. */
+  fileName: string;
+}
+
+/** A stored blob as a listing reports it. */
+export interface ListedBlob {
+  key: string;
+  sizeBytes: number;
+}
+
+/**
+ * Storage that clients reach directly through presigned URLs, such as S3,
+ * instead of through the API's own blob routes.
+ */
+export interface PresignedBlobStorage extends BlobStorage {
+  /** A PUT URL for `key` that requires `target`'s type and length. */
+  presignUpload(
+    key: string,
+    target: UploadTarget,
+    expiresAt: Date,
+  ): Promise<string>;
+  /** A GET URL for `key` whose response carries `response`'s headers. */
+  presignDownload(
+    key: string,
+    response: DownloadResponse,
+    expiresAt: Date,
+  ): Promise<string>;
+  /** Blobs whose keys start with `prefix`, in key order, at most `limit`. */
+  list(prefix: string, limit?: number): Promise<ListedBlob[]>;
+}
+
+export function isPresigned(
+  storage: BlobStorage,
+): storage is PresignedBlobStorage {
+  return 'presignUpload' in storage;
+}
