@@ -30,6 +30,17 @@ export function outputKey(jobId: string): string {
   return `jobs/${jobId}/output`;
 }
 
+/** Prefix of the keys that presigned uploads write to. */
+export const UPLOADS_PREFIX = 'uploads/';
+
+/**
+ * Where a presigned upload lands. The service checks the blob there before
+ * it becomes the job's input, so unchecked bytes never sit at `inputKey`.
+ */
+export function uploadKey(jobId: string): string {
+  return `${UPLOADS_PREFIX}${jobId}`;
+}
+
 /** The content type and exact length a presigned upload must carry. */
 export interface UploadTarget {
   contentType: string;
@@ -47,6 +58,8 @@ export interface DownloadResponse {
 export interface ListedBlob {
   key: string;
   sizeBytes: number;
+  /** When the store finished receiving the blob. */
+  lastModified: Date;
 }
 
 /**
