@@ -6,6 +6,7 @@ import type { BlobStorage } from '../storage/port.ts';
 import type { UrlSigner } from '../storage/signed-urls.ts';
 import type { EngineStatus } from '../workers/tool.ts';
 import type { ApiKeys } from './auth.ts';
+import type { BlobUrls } from './blob-urls.ts';
 import type { JobService } from './job-service.ts';
 import type { WidgetTokenService } from './widget-tokens.ts';
 
@@ -14,7 +15,10 @@ export interface ApiContext {
   store: EventStore;
   storage: BlobStorage;
   readModel: ReadModel;
+  /** Verifies the URLs of the API's own blob routes. */
   signer: UrlSigner;
+  /** Issues the upload and download URLs that clients get. */
+  urls: BlobUrls;
   apiKeys: ApiKeys;
   jobs: JobService;
   widgetTokens: WidgetTokenService;

@@ -123,8 +123,11 @@ export class JobService {
    * Returns a job the caller may see: one of its workspace, and for a
    * widget token one that the token created. Others are 404.
    */
-  getJob(caller: Caller, jobId: string): JobState {
-    const job = this.deps.readModel.queries.getJob(jobId);
+  async getJob(caller: Caller, jobId: string): Promise<JobState> {
+    // Another API process may have created the job a moment ago, before
+    // this process's read model applied it; the log has it already.
+    const job =
+      this.deps.readModel.queries.getJob(jobId) ?? (await this.readJob(jobId));
     if (!job || job.workspaceId !== caller.workspaceId) {
       throw errors.jobNotFound(
         `No job ${jobId} in this workspace. Check the id; jobs of other ` +
@@ -370,12 +373,16 @@ export class JobService {
     command: JobCommand,
     metadata: EventMetadata,
   ): Promise<JobState> {
-    this.getJob(caller, jobId);
+    await this.getJob(caller, jobId);
     return this.run(jobId, command, metadata);
   }
 
-  issueUploadIntent(caller: Caller, jobId: string, metadata: EventMetadata) {
-    const job = this.getJob(caller, jobId);
+  async issueUploadIntent(
+    caller: Caller,
+    jobId: string,
+    metadata: EventMetadata,
+  ): Promise<JobState> {
+    const job = await this.getJob(caller, jobId);
     const now = this.now();
     const remaining = Math.floor(
       (Date.parse(job.deadlineAt) - now.getTime()) / 1000,
@@ -398,7 +405,7 @@ export class JobService {
     jobId: string,
     metadata: EventMetadata,
   ): Promise<{ job: JobState; expiresAt: string }> {
-    this.getJob(caller, jobId);
+    await this.getJob(caller, jobId);
     const expiresAt = secondsFromNow(
       this.now(),
       this.deps.config.downloadIntentSeconds,

@@ -6,7 +6,7 @@ import {
 } from '../domain/events.ts';
 import type { JobStage, JobState, JobStatus } from '../domain/job-state.ts';
 import { isTerminal } from '../domain/job-state.ts';
-import type { UrlSigner } from '../storage/signed-urls.ts';
+import type { BlobUrls } from './blob-urls.ts';
 
 const isoTime = z.iso.datetime();
 
@@ -159,7 +159,10 @@ export const jobStreamMessageSchema = z
 export type JobStreamMessage = z.infer<typeof jobStreamMessageSchema>;
 
 /** Presents a job as the API returns it. */
-export function presentJob(job: JobState, signer: UrlSigner): JobView {
+export async function presentJob(
+  job: JobState,
+  urls: BlobUrls,
+): Promise<JobView> {
   const awaitingUpload =
     job.stage === 'awaiting_upload' &&
     !isTerminal(job) &&
@@ -189,7 +192,7 @@ export function presentJob(job: JobState, signer: UrlSigner): JobView {
       awaitingUpload && job.uploadIntentExpiresAt
         ? {
             method: 'PUT',
-            url: signer.uploadUrl(job.id, job.uploadIntentExpiresAt),
+            url: await urls.upload(job, job.uploadIntentExpiresAt),
             headers: { 'Content-Type': job.input.contentType },
             expiresAt: job.uploadIntentExpiresAt,
           }

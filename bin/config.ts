@@ -3,6 +3,42 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
+/** Where the event log lives. */
+export type EventStoreSettings =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'eventstoredb'; connectionString: string; deadlineMs: number };
+
+/** Where inputs and outputs live. */
+export type StorageSettings =
+  | { kind: 'local'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      /** An S3-compatible server; AWS's regional endpoint when missing. */
+      endpoint: string | undefined;
+      /** Prepended to every key with a /, so deployments can share a bucket. */
+      keyPrefix: string;
+      /** Where uploads to S3 are spooled first. */
+      spoolDirectory: string;
+      /** From AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; else the SDK's chain. */
+      credentials:
+        | {
+            accessKeyId: string;
+            secretAccessKey: string;
+            sessionToken?: string;
+          }
+        | undefined;
+    };
+
+/** The stores a process opens, read from the environment alone. */
+export interface StoreSettings {
+  eventStore: EventStoreSettings;
+  storage: StorageSettings;
+  /** This API process's read model; each API process needs its own. */
+  readModelPath: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -22,6 +58,9 @@ export interface Config {
   supervisorIntervalMs: number;
   /** Caps every tool's retention of inputs and outputs, in seconds. */
   maxRetentionSeconds: number | undefined;
+  /** How long a stopping worker lets its attempts finish, in seconds. */
+  shutdownGraceSeconds: number;
+  stores: StoreSettings;
 }
 
 /** The workspace of the generated development key. */
@@ -81,6 +120,89 @@ function persistentSecret(path: string, prefix: string): string {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return readFileSync(path, 'utf8').trim();
   }
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, schemes: string[]): string {
+  const raw = env[name] ?? '';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !schemes.includes(parsed.protocol)) {
+    throw new ConfigError(
+      `${name}=${raw} is invalid: expected a URL starting with ` +
+        `${schemes.map((scheme) => `${scheme}//`).join(' or ')}.`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Reads which event store, blob storage and read model to open. It has no
+ * side effects, so `replay` can use it on a data dir it only checks.
+ */
+export function storeSettings(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): StoreSettings {
+  const eventStore: EventStoreSettings = env.BORINGKIT_EVENTSTORE_URL
+    ? {
+        kind: 'eventstoredb',
+        connectionString: url(env, 'BORINGKIT_EVENTSTORE_URL', [
+          'esdb:',
+          'esdb+discover:',
+        ]),
+        deadlineMs: integer(
+          env,
+          'BORINGKIT_EVENTSTORE_DEADLINE_MS',
+          10_000,
+          100,
+          600_000,
+        ),
+      }
+    : { kind: 'sqlite', path: join(dataDir, 'events.sqlite') };
+
+  let storage: StorageSettings = {
+    kind: 'local',
+    root: join(dataDir, 'blobs'),
+  };
+  if (env.BORINGKIT_S3_BUCKET) {
+    const keyPrefix = env.BORINGKIT_S3_KEY_PREFIX ?? '';
+    if (keyPrefix !== '' && !/^[\w.-]+(\/[\w.-]+)*$/.test(keyPrefix)) {
+      throw new ConfigError(
+        `BORINGKIT_S3_KEY_PREFIX=${keyPrefix} is invalid: use segments of ` +
+          'letters, digits, _, . or - joined by /, such as boringkit/prod.',
+      );
+    }
+    storage = {
+      kind: 's3',
+      bucket: env.BORINGKIT_S3_BUCKET,
+      region: env.BORINGKIT_S3_REGION || env.AWS_REGION || 'us-east-1',
+      endpoint: env.BORINGKIT_S3_ENDPOINT
+        ? url(env, 'BORINGKIT_S3_ENDPOINT', ['http:', 'https:'])
+        : undefined,
+      keyPrefix,
+      spoolDirectory: join(dataDir, 'tmp'),
+      credentials:
+        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+          ? {
+              accessKeyId: env.AWS_ACCESS_KEY_ID,
+              secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+              sessionToken: env.AWS_SESSION_TOKEN || undefined,
+            }
+          : undefined,
+    };
+  }
+
+  return {
+    eventStore,
+    storage,
+    readModelPath: resolve(
+      env.BORINGKIT_READ_MODEL_PATH || join(dataDir, 'readmodel.sqlite'),
+    ),
+  };
 }
 
 /** Builds the configuration from environment variables. */
@@ -144,5 +266,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRetentionSeconds: env.BORINGKIT_RETENTION_SECONDS
       ? integer(env, 'BORINGKIT_RETENTION_SECONDS', 0, 1, 365 * 86_400)
       : undefined,
+    shutdownGraceSeconds: integer(
+      env,
+      'BORINGKIT_SHUTDOWN_GRACE_SECONDS',
+      10,
+      0,
+      3_600,
+    ),
+    stores: storeSettings(env, dataDir),
   };
 }

@@ -1,7 +1,12 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
-/** Pid file of the API process that owns the data dir's read model. */
-export const READ_MODEL_LOCK = 'readmodel.pid';
+/**
+ * Pid file of the API process that owns a read model: beside the database,
+ * with `.pid` in place of `.sqlite`.
+ */
+export function readModelLockPath(readModelPath: string): string {
+  return `${readModelPath.replace(/\.sqlite$/, '')}.pid`;
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -34,7 +39,7 @@ export function lockReadModel(lockPath: string): () => void {
   if (owner !== undefined && owner !== process.pid) {
     throw new Error(
       `The read model is in use by process ${owner} (${lockPath}). Stop ` +
-        'that process, or give this one its own BORINGKIT_DATA_DIR.',
+        'that process, or give this one its own BORINGKIT_READ_MODEL_PATH.',
     );
   }
   try {

@@ -1,11 +1,11 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { openSqliteEventStore } from '../eventstore/sqlite.ts';
+import { dirname, join } from 'node:path';
 import { readCheckpoint } from '../projections/apply.ts';
 import { openReadModelDatabase } from '../projections/database.ts';
 import { compareReadModels, rebuildReadModel } from '../projections/rebuild.ts';
-import type { Config } from './config.ts';
-import { READ_MODEL_LOCK, readModelOwner } from './read-model-lock.ts';
+import type { StoreSettings } from './config.ts';
+import { readModelLockPath, readModelOwner } from './read-model-lock.ts';
+import { openEventStore } from './stores.ts';
 
 /**
  * Rebuilds the read model from the log and replaces the live database. With
@@ -13,10 +13,11 @@ import { READ_MODEL_LOCK, readModelOwner } from './read-model-lock.ts';
  * instead, and prints every difference with the live tables.
  */
 export async function replay(
-  config: Pick<Config, 'dataDir'>,
+  stores: Pick<StoreSettings, 'eventStore' | 'readModelPath'>,
   verify: boolean,
 ): Promise<number> {
-  const owner = readModelOwner(join(config.dataDir, READ_MODEL_LOCK));
+  const livePath = stores.readModelPath;
+  const owner = readModelOwner(readModelLockPath(livePath));
   if (!verify && owner !== undefined) {
     console.error(
       `replay: the API (process ${owner}) is using the read model; stop it ` +
@@ -25,12 +26,9 @@ export async function replay(
     return 1;
   }
 
-  const store = openSqliteEventStore({
-    path: join(config.dataDir, 'events.sqlite'),
-  });
-  const livePath = join(config.dataDir, 'readmodel.sqlite');
+  const store = openEventStore(stores.eventStore);
   const scratchPath = join(
-    config.dataDir,
+    dirname(livePath),
     `readmodel.rebuild-${process.pid}.sqlite`,
   );
   const scratch = openReadModelDatabase(scratchPath);

@@ -1,8 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loggerOptions } from '../api/logging.ts';
-import { loadConfig } from './config.ts';
+import {
+  ConfigError,
+  loadConfig,
+  storeSettings,
+  type StoreSettings,
+} from './config.ts';
 import { replay } from './replay.ts';
 import { startService, type Role } from './service.ts';
 
@@ -11,6 +16,18 @@ const ROLES: Record<string, Role[]> = {
   serve: ['api'],
   work: ['worker'],
 };
+
+/** The roles of `start`: BORINGKIT_ROLE names them, `all` by default. */
+function rolesFromEnvironment(): Role[] {
+  const role = process.env.BORINGKIT_ROLE || 'all';
+  const roles = ROLES[role];
+  if (!roles) {
+    throw new ConfigError(
+      `BORINGKIT_ROLE=${role} is invalid: expected all, serve or work.`,
+    );
+  }
+  return roles;
+}
 
 /** Runs a service command until SIGINT or SIGTERM and returns its exit code. */
 export async function runServiceCommand(
@@ -25,7 +42,7 @@ export async function runServiceCommand(
   const config = loadConfig();
   const logger = pino(loggerOptions());
 
-  const roles = ROLES[command];
+  const roles = command === 'start' ? rolesFromEnvironment() : ROLES[command];
   if (!roles) throw new Error(`${command} is not a service command`);
 
   const service = await startService(config, roles, logger);
@@ -57,7 +74,11 @@ export async function runServiceCommand(
  * Returns why `dataDir` cannot be replayed, or undefined when it can. The
  * checks come first because opening the event store would create it.
  */
-function replayProblem(dataDir: string, verify: boolean): string | undefined {
+function replayProblem(
+  dataDir: string,
+  stores: StoreSettings,
+  verify: boolean,
+): string | undefined {
   const fix = "Set BORINGKIT_DATA_DIR to the service's data directory.";
   if (!existsSync(dataDir)) {
     return `the data directory ${dataDir} does not exist. ${fix}`;
@@ -65,11 +86,11 @@ function replayProblem(dataDir: string, verify: boolean): string | undefined {
   if (!statSync(dataDir).isDirectory()) {
     return `the data directory ${dataDir} is not a directory. ${fix}`;
   }
-  const log = join(dataDir, 'events.sqlite');
-  if (!existsSync(log)) {
-    return `there is no event log at ${log}, so there is nothing to replay. ${fix}`;
+  const { eventStore } = stores;
+  if (eventStore.kind === 'sqlite' && !existsSync(eventStore.path)) {
+    return `there is no event log at ${eventStore.path}, so there is nothing to replay. ${fix}`;
   }
-  const readModel = join(dataDir, 'readmodel.sqlite');
+  const readModel = stores.readModelPath;
   if (verify && !existsSync(readModel)) {
     return (
       `there is no live read model at ${readModel}, so there is nothing ` +
@@ -80,16 +101,17 @@ function replayProblem(dataDir: string, verify: boolean): string | undefined {
 }
 
 /**
- * Runs `replay [--verify]`. It reads only BORINGKIT_DATA_DIR, with the
- * service's default, because loadConfig creates the data dir and keys in
- * it, and a replay must not write to a directory that it checks.
+ * Runs `replay [--verify]`. It reads only the data dir and the store
+ * settings, because loadConfig creates the data dir and keys in it, and a
+ * replay must not write to a directory that it checks.
  */
 function replayCommand(verify: boolean): Promise<number> {
   const dataDir = resolve(process.env.BORINGKIT_DATA_DIR || './data');
-  const problem = replayProblem(dataDir, verify);
+  const stores = storeSettings(process.env, dataDir);
+  const problem = replayProblem(dataDir, stores, verify);
   if (problem !== undefined) {
     console.error(`replay: ${problem}`);
     return Promise.resolve(2);
   }
-  return replay({ dataDir }, verify);
+  return replay(stores, verify);
 }

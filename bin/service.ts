@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, type RouteEntry } from '../api/app.ts';
 import { ApiKeys } from '../api/auth.ts';
 import { JobService } from '../api/job-service.ts';
 import { WidgetTokenService } from '../api/widget-tokens.ts';
-import type { EventStore } from '../eventstore/port.ts';
-import { openSqliteEventStore } from '../eventstore/sqlite.ts';
+import {
+  presignedBlobUrls,
+  signedBlobUrls,
+  type BlobUrls,
+} from '../api/blob-urls.ts';
+import { PresignedUploads } from '../api/presigned-uploads.ts';
 import { openReadModelDatabase } from '../projections/database.ts';
 import { ReadModel } from '../projections/read-model.ts';
-import { LocalBlobStorage } from '../storage/local.ts';
+import { isPresigned } from '../storage/port.ts';
 import { UrlSigner } from '../storage/signed-urls.ts';
 import { Dispatcher } from '../workers/dispatcher.ts';
 import {
@@ -20,7 +24,8 @@ import {
   engineStatus,
 } from '../workers/tools/index.ts';
 import { DEV_WORKSPACE_ID, type Config } from './config.ts';
-import { lockReadModel, READ_MODEL_LOCK } from './read-model-lock.ts';
+import { lockReadModel, readModelLockPath } from './read-model-lock.ts';
+import { openBlobStorage, openEventStore } from './stores.ts';
 import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
 
 export type Role = 'api' | 'worker';
@@ -36,8 +41,8 @@ export interface RunningService {
 }
 
 /**
- * Opens the embedded event store and blob storage and starts the API, the
- * worker or both on them. This is the composition root.
+ * Opens the event store and blob storage that the configuration names and
+ * starts the API, the worker or both on them. This is the composition root.
  */
 export async function startService(
   config: Config,
@@ -46,13 +51,21 @@ export async function startService(
 ): Promise<RunningService> {
   // Claimed before anything starts, so a second API on this data dir stops
   // here instead of projecting into the same read model.
+  const { readModelPath } = config.stores;
+  if (roles.includes('api')) {
+    mkdirSync(dirname(readModelPath), { recursive: true });
+  }
   const releaseReadModel = roles.includes('api')
-    ? lockReadModel(join(config.dataDir, READ_MODEL_LOCK))
+    ? lockReadModel(readModelLockPath(readModelPath))
     : () => {};
-  const store: EventStore = openSqliteEventStore({
-    path: join(config.dataDir, 'events.sqlite'),
-  });
-  const storage = new LocalBlobStorage(join(config.dataDir, 'blobs'));
+  const store = openEventStore(config.stores.eventStore);
+  const storage = await openBlobStorage(config.stores.storage).catch(
+    async (error: unknown) => {
+      await store.close();
+      releaseReadModel();
+      throw error;
+    },
+  );
   const closers: (() => Promise<void>)[] = [];
   let url: string | undefined;
   let worker: Dispatcher | undefined;
@@ -71,6 +84,7 @@ export async function startService(
       workRoot,
       logger,
       supervisorIntervalMs: config.supervisorIntervalMs,
+      shutdownGraceMs: config.shutdownGraceSeconds * 1000,
     });
     await dispatcher.start();
     worker = dispatcher;
@@ -81,9 +95,7 @@ export async function startService(
   }
 
   if (roles.includes('api')) {
-    const readModelDatabase = openReadModelDatabase(
-      join(config.dataDir, 'readmodel.sqlite'),
-    );
+    const readModelDatabase = openReadModelDatabase(readModelPath);
     const readModel = new ReadModel(store, readModelDatabase, (error) =>
       logger.error({ err: error }, 'read model projection failed'),
     );
@@ -91,6 +103,9 @@ export async function startService(
 
     let publicUrl = config.publicUrl;
     const signer = new UrlSigner(config.signingSecret, () => publicUrl);
+    const urls: BlobUrls = isPresigned(storage)
+      ? presignedBlobUrls(storage)
+      : signedBlobUrls(signer);
     const widgetTokens = new WidgetTokenService({ store, readModel, logger });
     const jobs = new JobService({
       store,
@@ -112,6 +127,7 @@ export async function startService(
         storage,
         readModel,
         signer,
+        urls,
         jobs,
         widgetTokens,
         engineStatus,
@@ -128,6 +144,16 @@ export async function startService(
         },
       },
     );
+    const uploads = isPresigned(storage)
+      ? new PresignedUploads({
+          storage,
+          store,
+          jobs,
+          tempDir: join(config.dataDir, 'tmp'),
+          logger,
+        })
+      : undefined;
+    uploads?.start();
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     if (!config.publicUrlConfigured && address && typeof address === 'object') {
@@ -139,6 +165,7 @@ export async function startService(
     // The API closes first so no new work arrives while workers drain.
     closers.unshift(async () => {
       await app.close();
+      await uploads?.stop();
       readModel.stop();
       readModelDatabase.close();
       releaseReadModel();

@@ -29,7 +29,13 @@ export type JobCommand =
       sizeBytes: number;
       sha256: string;
       contentType: string;
+      /**
+       * When the store received the bytes, if that was before this command;
+       * the upload intent must not have expired by then.
+       */
+      receivedAt?: string;
     }
+  | { type: 'RejectUpload'; message: string }
   | { type: 'StartAttempt'; workerId: string; leaseExpiresAt: string }
   | {
       type: 'ReportProgress';
@@ -220,7 +226,10 @@ export function decide(
         );
       }
       const expiresAt = state.uploadIntentExpiresAt;
-      if (!expiresAt || Date.parse(expiresAt) < now.getTime()) {
+      const receivedAt = command.receivedAt
+        ? Math.min(Date.parse(command.receivedAt), now.getTime())
+        : now.getTime();
+      if (!expiresAt || Date.parse(expiresAt) < receivedAt) {
         throw errors.uploadIntentExpired(
           `The upload intent expired at ${expiresAt}. Request a new one ` +
             `with POST /v1/jobs/${state.id}/upload-intent.`,
@@ -238,6 +247,18 @@ export function decide(
         },
       ];
     }
+
+    case 'RejectUpload':
+      if (state.stage !== 'awaiting_upload' || isTerminal(state)) {
+        throw errors.jobNotAwaitingUpload(
+          `No upload is expected: ${describe(state)}.`,
+        );
+      }
+      return failJob(state, now, {
+        code: 'invalid_input',
+        message: command.message,
+        retryable: false,
+      });
 
     case 'StartAttempt':
       if (!isRunnable(state, now)) {

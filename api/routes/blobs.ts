@@ -10,10 +10,10 @@ import { jobStream } from '../../domain/events.ts';
 import { jobModel } from '../../domain/job-model.ts';
 import { isTerminal, type JobState } from '../../domain/job-state.ts';
 import { loadStream } from '../../eventstore/command-handler.ts';
-import { checkContent } from '../../storage/content-check.ts';
 import { inputKey, outputKey } from '../../storage/port.ts';
 import type { BlobAccess } from '../../storage/signed-urls.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
+import { contentProblem, sizeProblem } from '../upload-checks.ts';
 import type { ApiContext } from '../context.ts';
 
 type BlobRequest = FastifyRequest<{
@@ -117,20 +117,10 @@ export function registerBlobRoutes(app: FastifyInstance, context: ApiContext) {
           );
         },
       );
-      if (received() < declaredSize) {
-        throw errors.uploadTooShort(
-          `The upload ended after ${received()} of the declared ` +
-            `${declaredSize} bytes. PUT the whole file.`,
-        );
-      }
-
-      const check = await checkContent(temporary, declaredType);
-      if (!check.ok) {
-        throw errors.uploadContentInvalid(
-          `The uploaded bytes are not ${declaredType}: ${check.reason}. ` +
-            'Upload a real file of the declared type.',
-        );
-      }
+      const problem =
+        sizeProblem(received(), declaredSize) ??
+        (await contentProblem(temporary, declaredType));
+      if (problem) throw problem;
       return await context.storage.write(
         inputKey(job.id),
         createReadStream(temporary),

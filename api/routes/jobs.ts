@@ -56,7 +56,7 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
 }
 
 export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
-  const { jobs, signer } = context;
+  const { jobs, urls } = context;
 
   // Routes with `widgetToken: true` also take widget tokens, which reach
   // only the jobs they created (see JobService.getJob).
@@ -78,7 +78,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
         replayed ? 'job creation replayed' : 'job created',
       );
       if (replayed) reply.header('Idempotent-Replayed', 'true');
-      return reply.code(replayed ? 200 : 201).send(presentJob(job, signer));
+      return reply.code(replayed ? 200 : 201).send(await presentJob(job, urls));
     },
   );
 
@@ -100,7 +100,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
     });
     const last = page[page.length - 1];
     return {
-      data: page.map((job) => presentJob(job, signer)),
+      data: await Promise.all(page.map((job) => presentJob(job, urls))),
       nextCursor:
         page.length === query.limit && last
           ? Buffer.from(last.id, 'utf8').toString('base64url')
@@ -110,8 +110,8 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
 
   app.get('/v1/jobs/:id', widgetToken, async (request: JobRequest) => {
     return presentJob(
-      jobs.getJob(callerOf(request), request.params.id),
-      signer,
+      await jobs.getJob(callerOf(request), request.params.id),
+      urls,
     );
   });
 
@@ -130,7 +130,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
         requestMetadata(request),
       );
       request.log.info({ jobId, status: job.status }, event);
-      return presentJob(job, signer);
+      return presentJob(job, urls);
     });
   commandRoute(
     '/v1/jobs/:id/cancel',
@@ -149,7 +149,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
         request.params.id,
         requestMetadata(request),
       );
-      return presentJob(job, signer);
+      return presentJob(job, urls);
     },
   );
 
@@ -165,7 +165,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
       const { output } = job;
       if (!output) throw new Error(`succeeded job ${job.id} has no output`);
       return {
-        url: signer.downloadUrl(job.id, expiresAt),
+        url: await urls.download(job, expiresAt),
         expiresAt,
         name: output.name,
         contentType: output.contentType,
@@ -177,7 +177,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ApiContext) {
   app.get(
     '/v1/jobs/:id/events',
     async (request: JobRequest): Promise<JobEvents> => {
-      const job = jobs.getJob(callerOf(request), request.params.id);
+      const job = await jobs.getJob(callerOf(request), request.params.id);
       const events = await context.store.readStream(jobStream(job.id));
       return {
         data: events.map((event) => ({

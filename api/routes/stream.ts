@@ -21,18 +21,28 @@ export function registerStreamRoute(app: FastifyInstance, context: ApiContext) {
       // check happens with its authentication (see api/access.ts).
       config: { queryToken: true, widgetToken: true },
       preValidation: async (request: StreamRequest) => {
-        context.jobs.getJob(callerOf(request), request.params.id);
+        await context.jobs.getJob(callerOf(request), request.params.id);
       },
     },
     (socket, request: StreamRequest) => {
       const jobId = request.params.id;
+      // Presigning may take a moment, so each message waits for the one
+      // before it and the client sees the changes in commit order.
+      let sent = Promise.resolve();
       const send = (job: JobState) => {
-        const message: JobStreamMessage = {
-          type: 'job',
-          job: presentJob(job, context.signer),
-        };
-        socket.send(JSON.stringify(message));
-        if (isTerminal(job)) socket.close(1000, 'job finished');
+        sent = sent
+          .then(async () => {
+            const message: JobStreamMessage = {
+              type: 'job',
+              job: await presentJob(job, context.urls),
+            };
+            socket.send(JSON.stringify(message));
+            if (isTerminal(job)) socket.close(1000, 'job finished');
+          })
+          .catch((error: unknown) => {
+            request.log.error({ err: error, jobId }, 'job stream send failed');
+            socket.close(1011, 'server error');
+          });
       };
 
       const subscription = context.readModel.changes

@@ -7,6 +7,8 @@ import { ExitCode, exitCodeFor, UsageError } from './exit-codes.ts';
 export const USAGE = `Usage: boringkit <command> [options]
 
 Service commands:
+  start            run the roles that BORINGKIT_ROLE names: all (default),
+                   serve or work
   all              run the API and a worker in one process
   serve            run the API only
   work             run a worker only
@@ -48,7 +50,7 @@ Exit codes: 0 success, 1 other failure, 2 usage or file error, 3 API
 error, 4 authentication error, 5 network error, 6 job failed or canceled,
 130 interrupted by Ctrl-C (a running convert cancels its job first).`;
 
-const SERVICE_COMMANDS = new Set(['all', 'serve', 'work', 'replay']);
+const SERVICE_COMMANDS = new Set(['start', 'all', 'serve', 'work', 'replay']);
 
 const CLIENT_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   tools: toolsCommand,

@@ -317,6 +317,40 @@ describe('job decider', () => {
     expect(refunded(events)).toBe(2);
   });
 
+  it('upload received before the intent expired is recorded late', () => {
+    const state = given([create, T0]);
+    const late = { ...upload, receivedAt: later(299).toISOString() };
+    expect(types(decide(late, state, later(301)))).toEqual(['InputUploaded']);
+    expect(() => decide(upload, state, later(301))).toThrow(
+      expect.objectContaining({ code: 'UPLOAD_INTENT_EXPIRED' }),
+    );
+  });
+
+  it('receivedAt after now cannot extend the intent', () => {
+    const state = given([create, T0]);
+    const future = { ...upload, receivedAt: later(900).toISOString() };
+    expect(types(decide(future, state, later(200)))).toEqual(['InputUploaded']);
+    expect(() => decide(future, state, later(301))).toThrow(
+      expect.objectContaining({ code: 'UPLOAD_INTENT_EXPIRED' }),
+    );
+  });
+
+  it('rejected upload fails with invalid_input and refunds', () => {
+    const state = given([create, T0]);
+    const reject: JobCommand = { type: 'RejectUpload', message: 'not a PNG' };
+    const events = decide(reject, state, later(1));
+    expect(evolve(state, events[0]!)?.failure).toEqual({
+      code: 'invalid_input',
+      message: 'not a PNG',
+      retryable: false,
+    });
+    expect(refunded(events)).toBe(2);
+    const uploaded = given([create, T0], [upload, later(1)]);
+    expect(() => decide(reject, uploaded, later(2))).toThrow(
+      expect.objectContaining({ code: 'JOB_NOT_AWAITING_UPLOAD' }),
+    );
+  });
+
   it('download before success is 409', () => {
     const state = given([create, T0]);
     expect(() =>

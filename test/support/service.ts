@@ -23,6 +23,11 @@ export function baseEnv(dataDir: string): NodeJS.ProcessEnv {
     BORINGKIT_LEASE_SECONDS: '3',
     BORINGKIT_SUPERVISOR_INTERVAL_MS: '200',
     BORINGKIT_WORKER_CONCURRENCY: '2',
+    // The embedded stores, whatever the developer's shell names.
+    BORINGKIT_EVENTSTORE_URL: '',
+    BORINGKIT_S3_BUCKET: '',
+    BORINGKIT_READ_MODEL_PATH: '',
+    BORINGKIT_ROLE: '',
   };
 }
 

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { DomainError } from '../domain/errors.ts';
+import { jobStream } from '../domain/events.ts';
+import { jobModel } from '../domain/job-model.ts';
+import { isTerminal, type JobState } from '../domain/job-state.ts';
+import { loadStream } from '../eventstore/command-handler.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import {
+  inputKey,
+  UPLOADS_PREFIX,
+  type ListedBlob,
+  type PresignedBlobStorage,
+} from '../storage/port.ts';
+import type { JobService } from './job-service.ts';
+import { contentProblem, sizeProblem } from './upload-checks.ts';
+
+export interface PresignedUploadsOptions {
+  storage: PresignedBlobStorage;
+  store: EventStore;
+  jobs: JobService;
+  /** Directory for the copies being checked. */
+  tempDir: string;
+  logger: Logger;
+  /** Pause between two listings of the uploads, in ms. Default 1000. */
+  intervalMs?: number;
+}
+
+/** Uploads listed per pass; the rest wait for the next one. */
+const LIST_LIMIT = 1_000;
+/** Uploads checked at the same time. */
+const PARALLEL_CHECKS = 4;
+
+/**
+ * Turns presigned uploads into job inputs. The object store takes the PUT
+ * itself, so the API learns of an upload by listing the uploads prefix. It
+ * checks the size and the bytes as its own upload route does, then stores
+ * the input and records it, or fails the job with the same refusal.
+ *
+ * Every API process runs one; when two take the same upload, the job
+ * stream's expected revision lets one record it, and the other moves on.
+ */
+export class PresignedUploads {
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: PresignedUploadsOptions) {
+    this.intervalMs = options.intervalMs ?? 1_000;
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Stops listing and waits for the checks under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  /** Lists the waiting uploads once and takes each of them. */
+  async takeWaiting(): Promise<void> {
+    const { storage } = this.options;
+    const waiting = await storage.list(UPLOADS_PREFIX, LIST_LIMIT);
+    const takeNext = async (): Promise<void> => {
+      for (let blob = waiting.shift(); blob; blob = waiting.shift()) {
+        if (this.stopped) return;
+        await this.take(blob).catch((error: unknown) => {
+          this.options.logger.error(
+            { err: error, key: blob.key },
+            'presigned upload check failed; retrying on the next pass',
+          );
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_CHECKS }, takeNext));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.pass = this.takeWaiting()
+        .catch((error: unknown) => {
+          this.options.logger.error(
+            { err: error },
+            'listing presigned uploads failed; retrying',
+          );
+        })
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  private async take(blob: ListedBlob): Promise<void> {
+    const { storage, logger } = this.options;
+    const jobId = blob.key.slice(UPLOADS_PREFIX.length);
+    const state = await this.load(jobId);
+    if (!state || state.stage !== 'awaiting_upload' || isTerminal(state)) {
+      // Left by a job that was recorded, canceled or expired meanwhile.
+      await storage.remove(blob.key);
+      logger.info({ jobId }, 'unexpected presigned upload removed');
+      return;
+    }
+
+    await mkdir(this.options.tempDir, { recursive: true });
+    const temporary = join(this.options.tempDir, `${jobId}-${randomUUID()}`);
+    try {
+      const declared = state.input;
+      let problem = sizeProblem(blob.sizeBytes, declared.sizeBytes);
+      if (!problem) {
+        await storage.download(blob.key, temporary);
+        problem = await contentProblem(temporary, declared.contentType);
+      }
+      if (problem) {
+        await this.refuse(jobId, problem);
+      } else {
+        await this.record(
+          jobId,
+          temporary,
+          declared.contentType,
+          blob.lastModified,
+        );
+      }
+      await storage.remove(blob.key);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  private async refuse(jobId: string, problem: DomainError): Promise<void> {
+    await this.options.jobs.run(
+      jobId,
+      { type: 'RejectUpload', message: problem.detail },
+      { actor: 'presigned-upload' },
+    );
+    this.options.logger.warn(
+      { jobId, code: problem.code },
+      'presigned upload refused',
+    );
+  }
+
+  private async record(
+    jobId: string,
+    path: string,
+    contentType: string,
+    receivedAt: Date,
+  ): Promise<void> {
+    const { storage, jobs, logger } = this.options;
+    const stored = await storage.write(inputKey(jobId), createReadStream(path));
+    try {
+      const job = await jobs.run(
+        jobId,
+        {
+          type: 'RecordUpload',
+          ...stored,
+          contentType,
+          receivedAt: receivedAt.toISOString(),
+        },
+        { actor: 'presigned-upload' },
+      );
+      logger.info({ jobId, sizeBytes: job.input.sizeBytes }, 'input uploaded');
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // Another API process recorded the input first, or the intent
+      // expired. Only in the second case is the stored input nobody's.
+      const state = await this.load(jobId);
+      if (state?.stage === 'awaiting_upload') {
+        await storage.remove(inputKey(jobId));
+      }
+      logger.info({ jobId, code: error.code }, 'presigned upload not recorded');
+    }
+  }
+
+  private async load(jobId: string): Promise<JobState | undefined> {
+    const { state } = await loadStream(
+      this.options.store,
+      jobStream(jobId),
+      jobModel,
+    );
+    return state;
+  }
+}
