@@ -30,7 +30,7 @@ let env: NodeJS.ProcessEnv;
 const processes: ServiceProcess[] = [];
 
 function start(
-  command: 'serve' | 'work',
+  command: 'start' | 'serve' | 'work',
   extra: NodeJS.ProcessEnv = {},
 ): ServiceProcess {
   const started = spawnService(command, { ...env, ...extra });
@@ -188,8 +188,12 @@ describe('one shared store, separate processes', () => {
     const api = start('serve');
     client = new Client(await api.url);
     victim = start('work');
-    start('work');
-    start('work');
+    const workers = [
+      victim,
+      start('work'),
+      // `start` runs the roles that the environment names.
+      start('start', { BORINGKIT_ROLE: 'work' }),
+    ];
 
     jobIds = await submitMixedJobs(client);
 
@@ -223,8 +227,12 @@ describe('one shared store, separate processes', () => {
     }
 
     let retried = 0;
+    const workerIds = new Set<string>();
     for (const id of jobIds) {
       const events = await eventsOf(client, id);
+      for (const event of events) {
+        if (event.type === 'JobStarted') workerIds.add(event.data.workerId);
+      }
       const count = (type: string) =>
         events.filter((event) => event.type === type).length;
       expect(count('JobSucceeded')).toBe(1);
@@ -241,6 +249,12 @@ describe('one shared store, separate processes', () => {
       if (failedAttempts > 0) retried += 1;
     }
     expect(retried).toBeGreaterThanOrEqual(1);
+    for (const worker of workers) {
+      expect(
+        [...workerIds].some((id) => id.includes(`-${worker.child.pid}-`)),
+      ).toBe(true);
+    }
+    expect(workers[2]!.output()).not.toContain('listening on');
     expect(
       (await eventsOf(client, killedJob)).filter(
         (event) => event.type === 'AttemptFailed',

@@ -76,7 +76,7 @@ export interface ServiceProcess {
  * signal the whole group the way a Ctrl-C in the terminal would.
  */
 export function spawnService(
-  command: 'all' | 'serve' | 'work',
+  command: 'start' | 'all' | 'serve' | 'work',
   env: NodeJS.ProcessEnv,
   { processGroup = false }: { processGroup?: boolean } = {},
 ): ServiceProcess {

@@ -46,3 +46,17 @@ describe('replay', () => {
     expect(await readdir(dataDir)).toEqual([]);
   });
 });
+
+describe('start', () => {
+  it('refuses a role it does not know', async () => {
+    const dataDir = join(workDir, 'start');
+    const { code, stderr } = await runCli(['start'], {
+      cwd: workDir,
+      env: { BORINGKIT_DATA_DIR: dataDir, BORINGKIT_ROLE: 'api' },
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'BORINGKIT_ROLE=api is invalid: expected all, serve or work.',
+    );
+  });
+});

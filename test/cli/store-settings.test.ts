@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { storeSettings } from '../../bin/config.ts';
+import { readModelLockPath } from '../../bin/read-model-lock.ts';
+
+const DATA = '/srv/boringkit';
+
+describe('store settings', () => {
+  it('defaults to the embedded stores in the data dir', () => {
+    expect(storeSettings({}, DATA)).toEqual({
+      eventStore: { kind: 'sqlite', path: join(DATA, 'events.sqlite') },
+      storage: { kind: 'local', root: join(DATA, 'blobs') },
+      readModelPath: join(DATA, 'readmodel.sqlite'),
+    });
+  });
+
+  it('reads EventStoreDB, S3 and a read model path', () => {
+    const settings = storeSettings(
+      {
+        BORINGKIT_EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false',
+        BORINGKIT_EVENTSTORE_DEADLINE_MS: '2500',
+        BORINGKIT_S3_BUCKET: 'jobs',
+        BORINGKIT_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        BORINGKIT_S3_KEY_PREFIX: 'boringkit/prod',
+        AWS_ACCESS_KEY_ID: 'id',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        BORINGKIT_READ_MODEL_PATH: '/var/lib/api-2/readmodel.sqlite',
+      },
+      DATA,
+    );
+    expect(settings).toEqual({
+      eventStore: {
+        kind: 'eventstoredb',
+        connectionString: 'esdb://127.0.0.1:2113?tls=false',
+        deadlineMs: 2500,
+      },
+      storage: {
+        kind: 's3',
+        bucket: 'jobs',
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9000',
+        keyPrefix: 'boringkit/prod',
+        spoolDirectory: join(DATA, 'tmp'),
+        credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+      },
+      readModelPath: '/var/lib/api-2/readmodel.sqlite',
+    });
+    expect(readModelLockPath(settings.readModelPath)).toBe(
+      '/var/lib/api-2/readmodel.pid',
+    );
+  });
+
+  it.each([
+    [
+      { BORINGKIT_EVENTSTORE_URL: 'http://127.0.0.1:2113' },
+      'BORINGKIT_EVENTSTORE_URL=http://127.0.0.1:2113 is invalid: expected a URL starting with esdb:// or esdb+discover://.',
+    ],
+    [
+      { BORINGKIT_S3_BUCKET: 'b', BORINGKIT_S3_ENDPOINT: '127.0.0.1:9000' },
+      'BORINGKIT_S3_ENDPOINT=127.0.0.1:9000 is invalid: expected a URL starting with http:// or https://.',
+    ],
+    [
+      { BORINGKIT_S3_BUCKET: 'b', BORINGKIT_S3_KEY_PREFIX: '/abs/' },
+      'BORINGKIT_S3_KEY_PREFIX=/abs/ is invalid',
+    ],
+  ])('refuses %j', (env, message) => {
+    expect(() => storeSettings(env, DATA)).toThrow(message);
+  });
+});
