@@ -218,8 +218,13 @@ export class BoringKitClient {
     return this.get(`/v1/jobs/${encode(jobId)}/download-intent`);
   }
 
-  /** Uploads a job's input through its upload intent, without retries. */
-  uploadInput(
+  /**
+   * Uploads a job's input through its upload intent, without retries. When
+   * the service stores blobs in S3, S3 takes the upload and sends no
+   * receipt; the receipt then repeats the job's state before the upload,
+   * and the job moves on once the service has checked the stored file.
+   */
+  async uploadInput(
     job: Job,
     source: UploadSource,
     options: TransferOptions = {},
@@ -231,7 +236,13 @@ export class BoringKitClient {
       );
     }
     const contentType = job.uploadIntent.headers['Content-Type'];
-    return putUpload(job.uploadIntent.url, contentType, source, options);
+    const receipt = await putUpload(
+      job.uploadIntent.url,
+      contentType,
+      source,
+      options,
+    );
+    return receipt ?? { id: job.id, status: job.status, stage: job.stage };
   }
 
   /**

@@ -62,7 +62,7 @@ export async function putUpload(
   contentType: string,
   source: UploadSource,
   options: TransferOptions = {},
-): Promise<UploadReceipt> {
+): Promise<UploadReceipt | undefined> {
   const target = new URL(url);
   const sizeBytes = await sourceSize(source);
   const transport = target.protocol === 'https:' ? https : http;
@@ -107,7 +107,8 @@ export async function putUpload(
   const text = await readText(reply);
   const status = reply.statusCode ?? 0;
   if (status < 200 || status >= 300) throw apiErrorFrom(status, text);
-  return JSON.parse(text) as UploadReceipt;
+  // An object store such as S3 answers a presigned PUT without a receipt.
+  return text === '' ? undefined : (JSON.parse(text) as UploadReceipt);
 }
 
 /** Opens a signed download URL and returns its body as a Node stream. */

@@ -3,12 +3,17 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
+import { BoringKitClient } from '../../client/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
 import {
+  KEY_A,
   startTestService,
   waitFor,
   type TestService,
@@ -139,6 +144,27 @@ describe('S3 storage', () => {
       `The upload ended after 100 of the declared ${png.length} bytes. ` +
         'PUT the whole file.',
     );
+  });
+
+  it('converts a file with the typed client', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'boringkit-s3-client-'));
+    try {
+      const pngPath = join(workDir, 'client.png');
+      await writeFile(pngPath, await makePng(120, 80));
+      const typed = new BoringKitClient({ url: service.url, apiKey: KEY_A });
+      const output = join(workDir, 'client.jpg');
+
+      const result = await typed.convertFile('image-compress-api', pngPath, {
+        output,
+      });
+
+      expect(result.job.status).toBe('succeeded');
+      const bytes = await readFile(output);
+      expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+      expect(bytes.length).toBe(result.job.output?.sizeBytes);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it('deletes the input and output when their retention ends', async () => {
