@@ -25,7 +25,7 @@ import {
 } from '../workers/tools/index.ts';
 import { DEV_WORKSPACE_ID, type Config } from './config.ts';
 import { lockReadModel, readModelLockPath } from './read-model-lock.ts';
-import { openBlobStorage, openEventStore } from './stores.ts';
+import { checkEventStore, openBlobStorage, openEventStore } from './stores.ts';
 import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
 
 export type Role = 'api' | 'worker';
@@ -58,14 +58,14 @@ export async function startService(
   const releaseReadModel = roles.includes('api')
     ? lockReadModel(readModelLockPath(readModelPath))
     : () => {};
-  const store = openEventStore(config.stores.eventStore);
-  const storage = await openBlobStorage(config.stores.storage).catch(
-    async (error: unknown) => {
+  const store = openEventStore(config.stores.eventStore, logger);
+  const storage = await checkEventStore(store, config.stores.eventStore)
+    .then(() => openBlobStorage(config.stores.storage))
+    .catch(async (error: unknown) => {
       await store.close();
       releaseReadModel();
       throw error;
-    },
-  );
+    });
   const closers: (() => Promise<void>)[] = [];
   let url: string | undefined;
   let worker: Dispatcher | undefined;

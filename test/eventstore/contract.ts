@@ -28,6 +28,13 @@ export interface EventStoreFixture {
   ): Promise<{ winners: number; losers: number }>;
   /** Closes whichever store is open and removes the storage. */
   cleanup(): Promise<void>;
+  /**
+   * Set when event ids are unique within a stream only, as in EventStoreDB,
+   * which accepts an id that another stream already contains and ignores a
+   * repeated append of the same ids to one stream. Unset: unique across the
+   * log.
+   */
+  eventIdsUniquePerStream?: boolean;
 }
 
 /**
@@ -293,7 +300,11 @@ export function eventStoreContract(
         }
       });
 
-      it('rejects a duplicate id', async () => {
+      it('rejects a duplicate id', async (context) => {
+        if (fixture.eventIdsUniquePerStream === true) {
+          context.skip('this adapter keeps event ids unique per stream only');
+          return;
+        }
         const id = randomUUID();
         await store.appendToStream(stream('a'), [{ ...event('A'), id }]);
 
@@ -304,6 +315,24 @@ export function eventStoreContract(
 
         await expect(attempt).rejects.toThrow();
         expect(await store.readStream(stream('b'))).toEqual([]);
+      });
+
+      it('accepts an id from another stream', async (context) => {
+        if (fixture.eventIdsUniquePerStream !== true) {
+          context.skip('this adapter keeps event ids unique across the log');
+          return;
+        }
+        const id = randomUUID();
+        await store.appendToStream(stream('a'), [{ ...event('A'), id }]);
+
+        await store.appendToStream(stream('b'), [
+          event('B'),
+          { ...event('C'), id },
+        ]);
+
+        const read = await store.readStream(stream('b'));
+        expect(read).toHaveLength(2);
+        expect(read[1]?.id).toBe(id);
       });
 
       it('rejects a duplicate id in a batch', async () => {
