@@ -6,15 +6,8 @@ import {
   START,
   StreamNotFoundError,
   WrongExpectedVersionError,
-  type AllStreamResolvedEvent,
   type AppendResult as ClientAppendResult,
-  type AppendToStreamOptions,
-  type JSONEventData,
-  type Position,
-  type ReadAllOptions as ClientReadAllOptions,
   type ReadStreamOptions as ClientReadStreamOptions,
-  type ResolvedEvent,
-  type SubscribeToAllOptions as ClientSubscribeToAllOptions,
 } from '@eventstore/db-client';
 import { Observable } from 'rxjs';
 
@@ -24,21 +17,16 @@ import {
   describeHosts,
   eventPosition,
   isSystemStream,
-  isTransient,
-  matchesFilter,
   matchesNothing,
-  SubscriptionEnded,
   timeoutError,
   toClientExpectedRevision,
-  toClientPosition,
   toEventData,
   toRecordedEvent,
   toSafeNumber,
-  toServerFilter,
   toWrongExpectedVersion,
   translateClientError,
-  type ClientRecordedEvent,
 } from './eventstoredb-mapping.ts';
+import { CatchUpFeed, type FeedSource } from './eventstoredb-subscription.ts';
 import {
   matchesExpectedRevision,
   optionalCount,
@@ -47,6 +35,11 @@ import {
   requirePositiveInteger,
   requireStreamId,
 } from './validation.ts';
+import type { ClientRead, EventStoreDbClient } from './eventstoredb-client.ts';
+import type {
+  EventStoreDbStoreOptions,
+  ReconnectSettings,
+} from './eventstoredb-options.ts';
 import type {
   AppendResult,
   EventFilter,
@@ -60,85 +53,16 @@ import type {
   SubscriptionMessage,
 } from './port.ts';
 
-/** A read of the client: events as an async iterable that can be cancelled. */
-export interface ClientRead<E> extends AsyncIterable<E> {
-  cancel(): Promise<void>;
-}
-
-/** A catch-up subscription of the client: a Node stream in object mode. */
-export interface ClientSubscription {
-  /** Events received but not yet emitted as 'data'. */
-  readonly readableLength: number;
-  on(event: 'data', listener: (resolved: AllStreamResolvedEvent) => void): this;
-  /** 'caughtUp' comes only from servers that send CaughtUp (23.10+). */
-  on(event: 'caughtUp' | 'end', listener: () => void): this;
-  on(event: 'error', listener: (error: Error) => void): this;
-  unsubscribe(): Promise<void>;
-}
-
-/**
- * The methods of @eventstore/db-client 6.2.1's `EventStoreDBClient` that
- * this adapter calls, so that tests can pass a fake.
- */
-export interface EventStoreDbClient {
-  appendToStream(
-    streamName: string,
-    events: JSONEventData[],
-    options: AppendToStreamOptions,
-  ): Promise<ClientAppendResult>;
-  readStream(
-    streamName: string,
-    options: ClientReadStreamOptions,
-  ): ClientRead<ResolvedEvent>;
-  readAll(options: ClientReadAllOptions): ClientRead<AllStreamResolvedEvent>;
-  subscribeToAll(options: ClientSubscribeToAllOptions): ClientSubscription;
-  dispose(): Promise<void>;
-}
-
-/** Settings for subscribing again after a dropped connection. */
-export interface EventStoreDbReconnectOptions {
-  /** Consecutive failed attempts before the subscription errors. Default 10. */
-  maxAttempts?: number;
-  /** First delay in ms, doubled per further attempt. Default 100. */
-  initialDelayMs?: number;
-  /** Upper bound of the delay in ms. Default 5 000. */
-  maxDelayMs?: number;
-  /** Called before each attempt, e.g. to log it. */
-  onReconnect?(attempt: ReconnectAttempt): void;
-}
-
-/** One scheduled attempt to subscribe again. */
-export interface ReconnectAttempt {
-  /** 1 for the first attempt after a failure. */
-  attempt: number;
-  delayMs: number;
-  error: unknown;
-}
-
-/** Options of {@link openEventStoreDbStore}. */
-export interface EventStoreDbStoreOptions {
-  /**
-   * Server URL, e.g. 'esdb://127.0.0.1:2113?tls=false'. There is no default
-   * server. Error messages name its hosts, never its credentials.
-   */
-  connectionString: string;
-  /**
-   * Deadline of each client call in ms: an append, a stream read, a head
-   * read, or a whole readAll. Subscriptions have none. Default 5 000.
-   */
-  deadlineMs?: number;
-  reconnect?: EventStoreDbReconnectOptions;
-  /**
-   * Client to use instead of one built from `connectionString`, e.g. a fake
-   * in tests. `close()` disposes it.
-   */
-  client?: EventStoreDbClient;
-}
-
-type ReconnectSettings = Required<
-  Omit<EventStoreDbReconnectOptions, 'onReconnect'>
-> &
-  Pick<EventStoreDbReconnectOptions, 'onReconnect'>;
+export type {
+  ClientRead,
+  ClientSubscription,
+  EventStoreDbClient,
+} from './eventstoredb-client.ts';
+export type {
+  EventStoreDbReconnectOptions,
+  EventStoreDbStoreOptions,
+  ReconnectAttempt,
+} from './eventstoredb-options.ts';
 
 const CONNECTION_STRING_SCHEME = /^esdb(\+discover)?:\/\//i;
 
@@ -536,235 +460,6 @@ export class EventStoreDbStore implements EventStore {
   }
 }
 
-/** Store access of a {@link CatchUpFeed}. */
-interface FeedSource {
-  client(): EventStoreDbClient;
-  /** Position of the last event outside system streams. */
-  readHead(): Promise<number>;
-  translate(error: unknown): unknown;
-  deadlineMs: number;
-  /** Undefined when the feed fails on the first error. */
-  reconnect: ReconnectSettings | undefined;
-  /** Called once when the feed stops for any reason. */
-  release(feed: CatchUpFeed): void;
-}
-
-/** Receivers of a {@link CatchUpFeed}'s output. */
-interface FeedHandlers {
-  event(event: RecordedEvent): void;
-  caughtUp(position: number): void;
-  failed(error: unknown): void;
-  /** The store closed. */
-  closed(): void;
-}
-
-/**
- * Follows $all after an exclusive position through the client's catch-up
- * subscription. It reads the head first, then delivers events in position
- * order and calls `caughtUp` once, when it has passed that head. Evidence
- * of passing it is an event at or past the head, a checkpoint past it, or
- * the server's CaughtUp message (servers from 23.10 on). After a transient
- * error it subscribes again from the last event it saw, and drops the
- * events up to that one that the server sends again.
- */
-class CatchUpFeed {
-  private cursor: number;
-  private head = 0;
-  /** Position of the caughtUp marker; known once the head is read. */
-  private markerPosition: number | undefined;
-  private caughtUp = false;
-  private stopped = false;
-  private current: ClientSubscription | undefined;
-  /** Failures since the last message from the server. */
-  private failures = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
-  /** Buffered events that the pending marker must follow. */
-  private eventsBeforeMarker: number | undefined;
-
-  constructor(
-    private readonly source: FeedSource,
-    fromPosition: number,
-    private readonly filter: EventFilter | undefined,
-    private readonly handlers: FeedHandlers,
-  ) {
-    this.cursor = fromPosition;
-  }
-
-  start(): void {
-    void this.connect();
-  }
-
-  /** Stops reading without notifying the handlers. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    const subscription = this.current;
-    this.current = undefined;
-    if (subscription !== undefined) unsubscribeQuietly(subscription);
-    this.source.release(this);
-  }
-
-  /** Stops and reports that the store closed. */
-  close(): void {
-    if (this.stopped) return;
-    this.stop();
-    this.handlers.closed();
-  }
-
-  private async connect(): Promise<void> {
-    this.retryTimer = undefined;
-    if (this.stopped) return;
-    try {
-      if (this.markerPosition === undefined) {
-        const head = await this.source.readHead();
-        if (this.stopped) return;
-        this.head = head;
-        this.markerPosition = Math.max(head, this.cursor);
-        if (this.cursor >= head) this.markCaughtUp();
-        if (this.stopped) return;
-      }
-      this.subscribe();
-    } catch (error) {
-      this.fail(undefined, error);
-    }
-  }
-
-  private subscribe(): void {
-    const subscription = this.source.client().subscribeToAll({
-      fromPosition: toClientPosition(this.cursor),
-      filter: toServerFilter(this.filter, (from, position) => {
-        this.onCheckpoint(from, position);
-      }),
-      resolveLinkTos: false,
-      // Client 6.2.1 drops this deadline because a subscription is
-      // open-ended. It is set anyway, so that every call states one.
-      deadline: this.source.deadlineMs,
-    });
-    this.current = subscription;
-    subscription.on('data', (resolved) => {
-      this.onData(subscription, resolved);
-    });
-    subscription.on('caughtUp', () => {
-      this.onServerCaughtUp(subscription);
-    });
-    subscription.on('error', (error) => {
-      this.fail(subscription, error);
-    });
-    subscription.on('end', () => {
-      this.fail(subscription, new SubscriptionEnded());
-    });
-  }
-
-  private onData(
-    subscription: ClientSubscription,
-    resolved: AllStreamResolvedEvent,
-  ): void {
-    if (subscription !== this.current) return;
-    this.failures = 0;
-    try {
-      this.deliver(resolved.event);
-    } catch (error) {
-      this.fail(subscription, error);
-      return;
-    }
-    if (this.eventsBeforeMarker === undefined || this.stopped) return;
-    this.eventsBeforeMarker -= 1;
-    if (this.eventsBeforeMarker === 0) this.markCaughtUp();
-  }
-
-  private deliver(recorded: ClientRecordedEvent | undefined): void {
-    if (recorded === undefined || isSystemStream(recorded.streamId)) return;
-    const event = toRecordedEvent(recorded);
-    // The subscription may start at the cursor's own event. The feed has
-    // already seen that event and every older one.
-    if (event.position <= this.cursor) return;
-
-    // An event past the head ends the catch-up even when no event at the
-    // head passed the filter, so the marker goes out before it.
-    if (!this.caughtUp && event.position > this.head) this.markCaughtUp();
-    if (this.stopped) return;
-    this.cursor = event.position;
-    if (matchesFilter(event, this.filter)) this.handlers.event(event);
-    if (!this.caughtUp && !this.stopped && this.cursor >= this.head) {
-      this.markCaughtUp();
-    }
-  }
-
-  private onCheckpoint(from: unknown, position: Position): void {
-    if (from !== this.current || this.caughtUp) return;
-    this.failures = 0;
-    // A checkpoint is the position where the server's next read starts, so
-    // one past the head means it has considered the head's event.
-    if (position.commit > BigInt(this.head)) this.markCaughtUpAfterBuffered();
-  }
-
-  private onServerCaughtUp(subscription: ClientSubscription): void {
-    if (subscription !== this.current || this.caughtUp) return;
-    this.markCaughtUpAfterBuffered();
-  }
-
-  /**
-   * Emits the marker after the events that the client has already received
-   * but not yet emitted, because it reports checkpoints and CaughtUp while
-   * earlier events may still wait in its stream buffer.
-   */
-  private markCaughtUpAfterBuffered(): void {
-    const subscription = this.current;
-    if (subscription === undefined || this.eventsBeforeMarker !== undefined) {
-      return;
-    }
-    const buffered = subscription.readableLength;
-    if (buffered === 0) this.markCaughtUp();
-    else this.eventsBeforeMarker = buffered;
-  }
-
-  private markCaughtUp(): void {
-    if (this.caughtUp) return;
-    this.caughtUp = true;
-    this.eventsBeforeMarker = undefined;
-    this.handlers.caughtUp(this.markerPosition ?? this.head);
-  }
-
-  /**
-   * Subscribes again after a transient error while attempts remain, with
-   * a doubling delay. Otherwise stops and reports the error.
-   */
-  private fail(
-    subscription: ClientSubscription | undefined,
-    error: unknown,
-  ): void {
-    if (this.stopped || subscription !== this.current) return;
-    this.current = undefined;
-    this.eventsBeforeMarker = undefined;
-    if (subscription !== undefined) unsubscribeQuietly(subscription);
-
-    const reconnect = this.source.reconnect;
-    if (
-      reconnect !== undefined &&
-      isTransient(error) &&
-      this.failures < reconnect.maxAttempts
-    ) {
-      this.failures += 1;
-      const delayMs = Math.min(
-        reconnect.maxDelayMs,
-        reconnect.initialDelayMs * 2 ** (this.failures - 1),
-      );
-      reconnect.onReconnect?.({ attempt: this.failures, delayMs, error });
-      this.retryTimer = setTimeout(() => {
-        void this.connect();
-      }, delayMs);
-      return;
-    }
-    this.stop();
-    this.handlers.failed(this.source.translate(error));
-  }
-}
-
 function cancelQuietly(read: ClientRead<unknown>): void {
   read.cancel().catch(() => undefined);
-}
-
-function unsubscribeQuietly(subscription: ClientSubscription): void {
-  subscription.unsubscribe().catch(() => undefined);
 }

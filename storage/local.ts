@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+import { measureBlob } from './measure.ts';
 import type { BlobStorage, StoredBlob } from './port.ts';
 
 const KEY_PATTERN = /^[A-Za-z0-9_./-]+$/;
@@ -54,17 +55,7 @@ export class LocalBlobStorage implements BlobStorage {
     await mkdir(directory, { recursive: true, mode: 0o700 });
 
     const temporary = `${target}.tmp-${randomBytes(8).toString('hex')}`;
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-
-    const measure = async function* (source: AsyncIterable<unknown>) {
-      for await (const chunk of source) {
-        const bytes = toBytes(chunk);
-        hash.update(bytes);
-        sizeBytes += bytes.byteLength;
-        yield bytes;
-      }
-    };
+    const measure = measureBlob();
 
     // `flush` fsyncs the file before the stream closes it. pipeline settles
     // only after that close, so no write is in flight when the temporary
@@ -73,7 +64,7 @@ export class LocalBlobStorage implements BlobStorage {
     try {
       await pipeline(
         body,
-        measure,
+        measure.step,
         createWriteStream(temporary, {
           flags: 'wx',
           flush: true,
@@ -88,7 +79,7 @@ export class LocalBlobStorage implements BlobStorage {
 
     // The rename only survives a crash once the directory entry is on disk.
     await syncDirectory(directory);
-    return { sizeBytes, sha256: hash.digest('hex') };
+    return measure.result();
   }
 
   /**
@@ -176,14 +167,6 @@ function invalidKey(key: string): Error {
     `Invalid blob key ${JSON.stringify(key.slice(0, 100))}: use a relative ` +
       `path of at most ${MAX_KEY_LENGTH} characters from A-Z a-z 0-9 _ . - /, ` +
       `without empty, "." or ".." segments`,
-  );
-}
-
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new TypeError(
-    `Blob body must yield bytes or strings, got ${typeof chunk}`,
   );
 }
 

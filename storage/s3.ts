@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,12 +15,31 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
   type _Object,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { BlobNotFoundError, validateKey } from './local.ts';
+import {
+  describeError,
+  httpStatus,
+  isMissingObject,
+  isTransient,
+} from './s3-errors.ts';
+import {
+  normalizeKeyPrefix,
+  parseEndpoint,
+  positive,
+  requireText,
+  type S3BlobStorageOptions,
+} from './s3-options.ts';
+import {
+  attachmentDisposition,
+  presignSeconds,
+  validateContentType,
+  validateUploadSize,
+} from './s3-presign.ts';
+import { spool } from './s3-spool.ts';
 import type {
   DownloadResponse,
   ListedBlob,
@@ -29,57 +48,13 @@ import type {
   UploadTarget,
 } from './port.ts';
 
-/** SigV4 presigned URLs are valid for at most 7 days. */
-const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
-/** The largest object S3 accepts in a single PutObject: 5 GiB. */
-const MAX_PUT_BYTES = 5 * 1024 ** 3;
+export { attachmentDisposition } from './s3-presign.ts';
+export type { S3BlobStorageOptions } from './s3-options.ts';
+
 /** ListObjectsV2 returns at most 1000 keys per page. */
 const LIST_PAGE_SIZE = 1000;
 const DEFAULT_LIST_LIMIT = 1000;
 const UPLOAD_RETRY_DELAY_MS = 200;
-
-export interface S3BlobStorageOptions {
-  bucket: string;
-  region: string;
-  /**
-   * Base URL of an S3-compatible server such as MinIO. When it is set,
-   * requests use path-style URLs (`{endpoint}/{bucket}/{key}`). Omit it for
-   * AWS S3.
-   */
-  endpoint?: string;
-  /** Credentials or a credential provider. Default: the SDK's chain. */
-  credentials?: S3ClientConfig['credentials'];
-  /**
-   * Prefix added to every object key, such as `staging`, so that several
-   * deployments can share a bucket. Keys in the API never include it.
-   */
-  keyPrefix?: string;
-  /** Time limit for opening a connection, in ms. Default 5000. */
-  connectionTimeoutMs?: number;
-  /**
-   * Time limit for sending a request and receiving its response headers, in
-   * ms. Default 60000. The upload in `write` uses `uploadTimeoutMs` instead.
-   */
-  requestTimeoutMs?: number;
-  /**
-   * Time limit for the upload of one blob by `write`, in ms. Default
-   * 1800000 (30 min).
-   */
-  uploadTimeoutMs?: number;
-  /**
-   * Time a connection may stay idle while a request or response body is in
-   * flight, in ms. Default 60000. It also applies when a reader of `read`
-   * stops consuming the stream.
-   */
-  idleTimeoutMs?: number;
-  /** Attempts per request, the first one included. Default 3. */
-  maxAttempts?: number;
-  /**
-   * Directory for the temporary copy that `write` uploads from. Default
-   * os.tmpdir().
-   */
-  spoolDirectory?: string;
-}
 
 /**
  * Blob storage in an S3 bucket. Blob keys map to object keys under the
@@ -442,191 +417,8 @@ export class S3BlobStorage implements PresignedBlobStorage {
   }
 }
 
-/**
- * Streams `body` into a new file readable by the owner only and returns its
- * size and SHA-256. The caller deletes the file.
- */
-async function spool(body: Readable, file: string): Promise<StoredBlob> {
-  const hash = createHash('sha256');
-  let sizeBytes = 0;
-
-  const measure = async function* (source: AsyncIterable<unknown>) {
-    for await (const chunk of source) {
-      const bytes = toBytes(chunk);
-      hash.update(bytes);
-      sizeBytes += bytes.byteLength;
-      yield bytes;
-    }
-  };
-
-  await pipeline(
-    body,
-    measure,
-    createWriteStream(file, { flags: 'wx', mode: 0o600 }),
-  );
-  return { sizeBytes, sha256: hash.digest('hex') };
-}
-
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new TypeError(
-    `Blob body must yield bytes or strings, got ${typeof chunk}`,
-  );
-}
-
-/**
- * Builds an RFC 6266 attachment header: `filename` is an ASCII fallback
- * with other characters replaced by `_`, and `filename*` is the exact name
- * in UTF-8, percent-encoded as RFC 8187 requires.
- */
-export function attachmentDisposition(fileName: string): string {
-  const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  const encoded = encodeURIComponent(fileName.toWellFormed()).replace(
-    /['()*]/g,
-    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-}
-
-/** Returns whole seconds from now until `expiresAt`, within SigV4's limit. */
-function presignSeconds(expiresAt: Date): number {
-  const milliseconds = expiresAt.getTime() - Date.now();
-  if (Number.isNaN(milliseconds)) {
-    throw new Error('Invalid presigned URL expiry: the date is invalid');
-  }
-
-  const seconds = Math.floor(milliseconds / 1000);
-  if (seconds < 1) {
-    throw new Error(
-      `Invalid presigned URL expiry ${expiresAt.toISOString()}: it is not ` +
-        `in the future. Pass a later date.`,
-    );
-  }
-  if (seconds > MAX_PRESIGN_SECONDS) {
-    throw new Error(
-      `Invalid presigned URL expiry ${expiresAt.toISOString()}: S3 ` +
-        `presigned URLs expire at most 7 days (${MAX_PRESIGN_SECONDS} s) ` +
-        `after they are signed`,
-    );
-  }
-  return seconds;
-}
-
-function validateContentType(contentType: string): void {
-  if (!/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(contentType)) {
-    throw new Error(
-      `Invalid content type ${JSON.stringify(contentType.slice(0, 100))}: ` +
-        `use a media type of printable ASCII such as application/pdf`,
-    );
-  }
-}
-
-function validateUploadSize(sizeBytes: number): void {
-  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
-    throw new Error(
-      `Invalid upload size ${sizeBytes}: use a whole number of bytes`,
-    );
-  }
-  if (sizeBytes > MAX_PUT_BYTES) {
-    throw new Error(
-      `Invalid upload size ${sizeBytes}: S3 accepts at most ` +
-        `${MAX_PUT_BYTES} bytes (5 GiB) in one PUT`,
-    );
-  }
-}
-
 /** Accepts `''`, a key, or a key followed by `/`. */
 function validateListPrefix(prefix: string): void {
   if (prefix === '') return;
   validateKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
-}
-
-/** Validates a key prefix and returns it with one trailing `/`, or `''`. */
-function normalizeKeyPrefix(prefix: string): string {
-  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  if (trimmed === '') return '';
-  try {
-    validateKey(trimmed);
-  } catch (error) {
-    throw new Error(`Invalid S3 key prefix: ${(error as Error).message}`);
-  }
-  return `${trimmed}/`;
-}
-
-/** Returns the endpoint without credentials in it, which errors may show. */
-function parseEndpoint(endpoint: string): string {
-  const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw new Error(
-      'Invalid S3 endpoint: use an http or https URL such as ' +
-        'http://127.0.0.1:9000',
-    );
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new Error(
-      'Invalid S3 endpoint: it contains credentials. Pass them in ' +
-        '`credentials` instead.',
-    );
-  }
-  return url.href.replace(/\/$/, '');
-}
-
-function requireText(name: string, value: string): string {
-  if (value.trim() === '') {
-    throw new Error(`Missing S3 ${name}: set a non-empty value`);
-  }
-  return value;
-}
-
-type CountOption =
-  | 'connectionTimeoutMs'
-  | 'requestTimeoutMs'
-  | 'uploadTimeoutMs'
-  | 'idleTimeoutMs'
-  | 'maxAttempts';
-
-function positive(
-  name: CountOption,
-  options: S3BlobStorageOptions,
-  fallback: number,
-): number {
-  const value = options[name] ?? fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(
-      `Invalid S3 option ${name}: ${String(value)}. ` +
-        'Use an integer of 1 or more.',
-    );
-  }
-  return value;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)
-    ?.$metadata?.httpStatusCode;
-}
-
-/**
- * Reports whether a GetObject error means a missing key: NoSuchKey, or a 404
- * without an error code. NoSuchBucket is a configuration error instead.
- */
-function isMissingObject(error: unknown): boolean {
-  const name = (error as Error | undefined)?.name;
-  if (name === 'NoSuchKey') return true;
-  return httpStatus(error) === 404 && name !== 'NoSuchBucket';
-}
-
-/** Reports whether an upload failure is worth another attempt. */
-function isTransient(error: unknown): boolean {
-  const status = httpStatus(error);
-  // No HTTP status means a network failure or a timeout.
-  if (status === undefined) return true;
-  return status === 429 || status >= 500;
-}
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const status = httpStatus(error);
-  const suffix = status === undefined ? '' : ` (HTTP ${status})`;
-  return `${error.name}: ${error.message}${suffix}`;
 }

@@ -23,7 +23,6 @@ import {
   type ResolvedEvent,
   type SubscribeToAllOptions,
 } from '@eventstore/db-client';
-import type { Observable, Subscription } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { WrongExpectedVersion } from '../../eventstore/errors.ts';
@@ -46,11 +45,13 @@ import {
   type EventStoreDbReconnectOptions,
   type EventStoreDbStore,
 } from '../../eventstore/eventstoredb.ts';
-import type {
-  EventToAppend,
-  RecordedEvent,
-  SubscriptionMessage,
-} from '../../eventstore/port.ts';
+import type { EventToAppend } from '../../eventstore/port.ts';
+import {
+  collect,
+  delay,
+  isStrictlyIncreasing,
+  waitFor,
+} from './subscription-helpers.ts';
 
 const CONNECTION_STRING = 'esdb://admin:s3cret@127.0.0.1:2113?tls=false';
 const DEADLINE_MS = 250;
@@ -1276,72 +1277,4 @@ async function appendError(
     throw error;
   }
   throw new Error(`Append to ${streamId} succeeded, but should not have`);
-}
-
-function isStrictlyIncreasing(values: number[]): boolean {
-  return values.every((value, i) => i === 0 || value > (values[i - 1] ?? 0));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 2 ms and fails after `timeoutMs`. */
-async function waitFor(
-  description: string,
-  condition: () => boolean,
-  timeoutMs = 2_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out after ${String(timeoutMs)} ms waiting for ${description}`,
-      );
-    }
-    await delay(2);
-  }
-}
-
-/** Subscribes and records every message, completion and error. */
-function collect(observable: Observable<SubscriptionMessage>) {
-  const messages: SubscriptionMessage[] = [];
-  let completed = false;
-  let failure: unknown;
-  const subscription: Subscription = observable.subscribe({
-    next: (message) => messages.push(message),
-    error: (error: unknown) => {
-      failure = error;
-    },
-    complete: () => {
-      completed = true;
-    },
-  });
-  const events = (): RecordedEvent[] =>
-    messages.flatMap((m) => (m.kind === 'event' ? [m.event] : []));
-  const caughtUpIndex = () => messages.findIndex((m) => m.kind === 'caughtUp');
-  const unlessFailed = (condition: () => boolean) => () => {
-    if (failure !== undefined) throw failure;
-    return condition();
-  };
-
-  return {
-    messages,
-    subscription,
-    events,
-    caughtUp: () => messages.filter((m) => m.kind === 'caughtUp'),
-    caughtUpIndex,
-    isCompleted: () => completed,
-    error: () => failure,
-    waitForCaughtUp: () =>
-      waitFor(
-        'the caughtUp marker',
-        unlessFailed(() => caughtUpIndex() !== -1),
-      ),
-    waitForEvents: (count: number) =>
-      waitFor(
-        `${String(count)} events`,
-        unlessFailed(() => events().length >= count),
-      ),
-  };
 }
