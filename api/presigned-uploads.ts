@@ -151,6 +151,9 @@ export class PresignedUploads {
     receivedAt: Date,
   ): Promise<void> {
     const { storage, jobs, logger } = this.options;
+    // The checked copy is uploaded again instead of copied inside the
+    // store, because the client may replace the upload after the check while
+    // its presigned URL is still valid. So the input holds the checked bytes.
     const stored = await storage.write(inputKey(jobId), createReadStream(path));
     try {
       const job = await jobs.run(
