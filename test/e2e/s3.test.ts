@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { pino } from 'pino';
+import { loadConfig } from '../../bin/config.ts';
 import {
+  startService,
+  type Role,
+  type RunningService,
+} from '../../bin/service.ts';
+import {
+  baseEnv,
   KEY_A,
   startTestService,
   waitFor,
@@ -164,6 +172,50 @@ describe('S3 storage', () => {
       expect(bytes.length).toBe(result.job.output?.sizeBytes);
     } finally {
       await rm(workDir, { recursive: true, force: true });
+    }
+  });
+
+  it('two API processes record each upload once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'boringkit-s3-apis-'));
+    const logger = pino({ level: 'silent' });
+    const env = { ...baseEnv(dataDir), ...s3Env(s3, 'shared') };
+    const services: RunningService[] = [];
+    try {
+      for (const name of ['one', 'two']) {
+        const config = loadConfig({
+          ...env,
+          BORINGKIT_READ_MODEL_PATH: join(dataDir, name, 'readmodel.sqlite'),
+        });
+        // The first process runs the worker too.
+        const roles: Role[] = name === 'one' ? ['api', 'worker'] : ['api'];
+        services.push(await startService(config, roles, logger));
+      }
+      const shared = new Client(services[1]!.url!);
+      const png = await makePng(64, 64);
+      const ids: string[] = [];
+      for (let index = 0; index < 8; index++) {
+        const { body: job } = await shared.createJob({
+          toolSlug: 'image-compress-api',
+          input: fileInput(`${index}.png`, 'image/png', png),
+        });
+        expect((await shared.upload(job, png)).status).toBe(200);
+        ids.push(job.id);
+      }
+
+      for (const id of ids) {
+        const done = await shared.waitForStatus(id, ['succeeded', 'failed']);
+        expect(done.status, JSON.stringify(done.failure)).toBe('succeeded');
+        const { body } = await shared.request('GET', `/v1/jobs/${id}/events`);
+        const uploads = (body.data as { type: string }[]).filter(
+          (event) => event.type === 'InputUploaded',
+        );
+        expect(uploads).toHaveLength(1);
+        expect(await keysUnder(`shared/jobs/${id}/input`)).toHaveLength(1);
+      }
+      expect(await keysUnder('shared/uploads/')).toEqual([]);
+    } finally {
+      for (const service of services) await service.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 
