@@ -11,7 +11,11 @@ import { BoringKitClient } from '../../client/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../support/client.ts';
 import { fileInput, makePng } from '../support/fixtures.ts';
-import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import {
+  s3ServiceEnv,
+  startS3Server,
+  type S3TestServer,
+} from '../support/s3-server.ts';
 import { pino } from 'pino';
 import { loadConfig } from '../../bin/config.ts';
 import {
@@ -36,17 +40,6 @@ let objects: S3Client;
 let service: TestService;
 let client: Client;
 
-function s3Env(server: S3TestServer, keyPrefix: string): NodeJS.ProcessEnv {
-  return {
-    BORINGKIT_S3_BUCKET: server.bucket,
-    BORINGKIT_S3_ENDPOINT: server.endpoint,
-    BORINGKIT_S3_REGION: server.region,
-    BORINGKIT_S3_KEY_PREFIX: keyPrefix,
-    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-  };
-}
-
 /** Keys in the bucket under `prefix`. */
 async function keysUnder(prefix: string): Promise<string[]> {
   const listing = await objects.send(
@@ -63,7 +56,7 @@ beforeAll(async () => {
     credentials: s3.credentials,
     forcePathStyle: true,
   });
-  service = await startTestService(s3Env(s3, 'main'));
+  service = await startTestService(s3ServiceEnv(s3, 'main'));
   client = new Client(service.url);
 });
 
@@ -178,7 +171,7 @@ describe('S3 storage', () => {
   it('two API processes record each upload once', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'boringkit-s3-apis-'));
     const logger = pino({ level: 'silent' });
-    const env = { ...baseEnv(dataDir), ...s3Env(s3, 'shared') };
+    const env = { ...baseEnv(dataDir), ...s3ServiceEnv(s3, 'shared') };
     const services: RunningService[] = [];
     try {
       for (const name of ['one', 'two']) {
@@ -221,7 +214,7 @@ describe('S3 storage', () => {
 
   it('deletes the input and output when their retention ends', async () => {
     const short = await startTestService({
-      ...s3Env(s3, 'retention'),
+      ...s3ServiceEnv(s3, 'retention'),
       BORINGKIT_RETENTION_SECONDS: '2',
     });
     try {

@@ -37,7 +37,7 @@ interface S3rverOptions {
   directory: string;
   silent: boolean;
   vhostBuckets: boolean;
-  configureBuckets: { name: string }[];
+  configureBuckets: { name: string; configs?: string[] }[];
 }
 
 interface S3rver {
@@ -51,21 +51,69 @@ const S3rver = createRequire(import.meta.url)('s3rver') as new (
   options: S3rverOptions,
 ) => S3rver;
 
+/** One rule of a bucket's CORS configuration, as S3's `CORSRule`. */
+export interface S3CorsRule {
+  /** Origins such as `http://127.0.0.1:40123`, each with at most one `*`. */
+  allowedOrigins: string[];
+  allowedMethods: ('GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD')[];
+  /** Request headers a preflight may name, matched without case. */
+  allowedHeaders?: string[];
+  /** Response headers that scripts of the page may read. */
+  exposeHeaders?: string[];
+  maxAgeSeconds?: number;
+}
+
+export interface S3TestServerOptions {
+  /**
+   * The bucket's CORS rules. Without them s3rver rejects every preflight.
+   * NOTE: s3rver 3.7 responds to a matching preflight with
+   * `Access-Control-Allow-Origin: *` where S3 returns the request's origin,
+   * which differs only for requests that send credentials.
+   */
+  cors?: S3CorsRule[];
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Renders `rules` as the XML body of S3's PutBucketCors. */
+function corsConfiguration(rules: S3CorsRule[]): string {
+  const element = (name: string, values: readonly string[] = []) =>
+    values.map((value) => `<${name}>${escapeXml(value)}</${name}>`).join('');
+  const rendered = rules.map(
+    (rule) =>
+      '<CORSRule>' +
+      element('AllowedOrigin', rule.allowedOrigins) +
+      element('AllowedMethod', rule.allowedMethods) +
+      element('AllowedHeader', rule.allowedHeaders) +
+      element('ExposeHeader', rule.exposeHeaders) +
+      (rule.maxAgeSeconds === undefined
+        ? ''
+        : element('MaxAgeSeconds', [String(rule.maxAgeSeconds)])) +
+      '</CORSRule>',
+  );
+  return `<CORSConfiguration>${rendered.join('')}</CORSConfiguration>`;
+}
+
 /**
  * Starts s3rver on a free port of 127.0.0.1, storing objects in a new
- * temporary directory, and creates `bucket` in it.
+ * temporary directory, and creates `bucket` in it with the CORS rules of
+ * `options.cors`, if any.
  */
 export async function startS3Server(
   bucket = 'boringkit-test',
+  options: S3TestServerOptions = {},
 ): Promise<S3TestServer> {
   const directory = await mkdtemp(path.join(tmpdir(), 'boringkit-s3rver-'));
+  const configs = options.cors ? [corsConfiguration(options.cors)] : [];
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
     directory,
     silent: true,
     vhostBuckets: false,
-    configureBuckets: [{ name: bucket }],
+    configureBuckets: [{ name: bucket, configs }],
   });
 
   let address: AddressInfo;
@@ -87,5 +135,23 @@ export async function startS3Server(
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Returns the variables that put the service's blobs in `server`'s bucket
+ * under `keyPrefix`, with the server's credentials.
+ */
+export function s3ServiceEnv(
+  server: S3TestServer,
+  keyPrefix: string,
+): NodeJS.ProcessEnv {
+  return {
+    BORINGKIT_S3_BUCKET: server.bucket,
+    BORINGKIT_S3_ENDPOINT: server.endpoint,
+    BORINGKIT_S3_REGION: server.region,
+    BORINGKIT_S3_KEY_PREFIX: keyPrefix,
+    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
   };
 }
