@@ -78,7 +78,16 @@ export async function buildApp(
   registerProblemHandlers(app);
   // Request bodies are JSON; other media types get a 415 problem.
   app.removeContentTypeParser('text/plain');
-  await app.register(websocket);
+  await app.register(websocket, {
+    // The plugin's default closes streams without a code; 1001 (going away)
+    // tells clients to reconnect, to this or another API process.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) {
+        client.close(1001, 'server shutting down');
+      }
+      this.websocketServer.close(done);
+    },
+  });
 
   // Every /v1 request is authenticated before its body is parsed, so a
   // request without a valid credential gets 401 whatever else is wrong

@@ -22,12 +22,17 @@ export interface PresignedUploadsOptions {
   storage: PresignedBlobStorage;
   store: EventStore;
   jobs: JobService;
-  /** Directory for the copies being checked. */
+  /** Directory of the local copies being checked. */
   tempDir: string;
   logger: Logger;
   /** Pause between two listings of the uploads, in ms. Default 1000. */
   intervalMs?: number;
 }
+
+/** Keys that a presigned upload URL can name: `uploads/job_{ULID}`. */
+const UPLOAD_KEY = /^uploads\/job_[0-9A-Z]{26}$/;
+/** Repeated failures of the listing are logged at most once a minute. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 /** Uploads listed per pass; the rest wait for the next one. */
 const LIST_LIMIT = 1_000;
@@ -48,6 +53,10 @@ export class PresignedUploads {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private stopped = false;
+  /** Keys that no URL of this service names, each logged once. */
+  private readonly ignoredKeys = new Set<string>();
+  private failingSince: number | undefined;
+  private lastFailureLog = 0;
 
   constructor(private readonly options: PresignedUploadsOptions) {
     this.intervalMs = options.intervalMs ?? 1_000;
@@ -67,7 +76,9 @@ export class PresignedUploads {
   /** Lists the waiting uploads once and takes each of them. */
   async takeWaiting(): Promise<void> {
     const { storage } = this.options;
-    const waiting = await storage.list(UPLOADS_PREFIX, LIST_LIMIT);
+    const waiting = (await storage.list(UPLOADS_PREFIX, LIST_LIMIT)).filter(
+      (blob) => this.isUpload(blob.key),
+    );
     const takeNext = async (): Promise<void> => {
       for (let blob = waiting.shift(); blob; blob = waiting.shift()) {
         if (this.stopped) return;
@@ -86,14 +97,43 @@ export class PresignedUploads {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.pass = this.takeWaiting()
-        .catch((error: unknown) => {
-          this.options.logger.error(
-            { err: error },
-            'listing presigned uploads failed; retrying',
-          );
-        })
+        .then(() => this.recovered())
+        .catch((error: unknown) => this.failed(error))
         .finally(() => this.schedule());
     }, this.intervalMs);
+  }
+
+  private isUpload(key: string): boolean {
+    if (UPLOAD_KEY.test(key)) return true;
+    if (!this.ignoredKeys.has(key)) {
+      this.ignoredKeys.add(key);
+      this.options.logger.warn(
+        { key },
+        'object under the uploads prefix ignored: no upload URL names it',
+      );
+    }
+    return false;
+  }
+
+  private failed(error: unknown): void {
+    const now = Date.now();
+    this.failingSince ??= now;
+    if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
+    this.lastFailureLog = now;
+    this.options.logger.error(
+      { err: error, failingSinceMs: now - this.failingSince },
+      'listing presigned uploads failed; retrying every pass',
+    );
+  }
+
+  private recovered(): void {
+    if (this.failingSince === undefined) return;
+    this.options.logger.info(
+      { failedForMs: Date.now() - this.failingSince },
+      'listing presigned uploads works again',
+    );
+    this.failingSince = undefined;
+    this.lastFailureLog = 0;
   }
 
   private async take(blob: ListedBlob): Promise<void> {

@@ -1,14 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** Where the event log lives. */
+/** The event log's store and its settings. */
 export type EventStoreSettings =
   | { kind: 'sqlite'; path: string }
   | { kind: 'eventstoredb'; connectionString: string; deadlineMs: number };
 
-/** Where inputs and outputs live. */
+/** The blob storage of inputs and outputs and its settings. */
 export type StorageSettings =
   | { kind: 'local'; root: string }
   | {
@@ -19,7 +25,7 @@ export type StorageSettings =
       endpoint: string | undefined;
       /** Prepended to every key with a /, so deployments can share a bucket. */
       keyPrefix: string;
-      /** Where uploads to S3 are spooled first. */
+      /** Directory that uploads to S3 are spooled to first. */
       spoolDirectory: string;
       /** From AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; else the SDK's chain. */
       credentials:
@@ -130,9 +136,9 @@ function url(env: NodeJS.ProcessEnv, name: string, schemes: string[]): string {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || !schemes.includes(parsed.protocol)) {
+  if (!parsed || !schemes.includes(parsed.protocol) || parsed.host === '') {
     throw new ConfigError(
-      `${name}=${raw} is invalid: expected a URL starting with ` +
+      `${name}=${raw} is invalid: expected a URL with a host, starting with ` +
         `${schemes.map((scheme) => `${scheme}//`).join(' or ')}.`,
     );
   }
@@ -170,10 +176,16 @@ export function storeSettings(
   };
   if (env.BORINGKIT_S3_BUCKET) {
     const keyPrefix = env.BORINGKIT_S3_KEY_PREFIX ?? '';
-    if (keyPrefix !== '' && !/^[\w.-]+(\/[\w.-]+)*$/.test(keyPrefix)) {
+    const segments = keyPrefix.split('/');
+    const validPrefix =
+      /^[\w.-]+(\/[\w.-]+)*$/.test(keyPrefix) &&
+      !segments.includes('.') &&
+      !segments.includes('..');
+    if (keyPrefix !== '' && !validPrefix) {
       throw new ConfigError(
         `BORINGKIT_S3_KEY_PREFIX=${keyPrefix} is invalid: use segments of ` +
-          'letters, digits, _, . or - joined by /, such as boringkit/prod.',
+          'letters, digits, _, . or - joined by /, other than . and .., ' +
+          'such as boringkit/prod.',
       );
     }
     storage = {
@@ -199,10 +211,36 @@ export function storeSettings(
   return {
     eventStore,
     storage,
-    readModelPath: resolve(
-      env.BORINGKIT_READ_MODEL_PATH || join(dataDir, 'readmodel.sqlite'),
-    ),
+    readModelPath: readModelPath(env, dataDir, eventStore),
   };
+}
+
+/**
+ * Resolves the read model's file. It must be a file of its own, because
+ * `replay` replaces it, and a replay that replaced the event log would lose
+ * every event.
+ */
+function readModelPath(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  eventStore: EventStoreSettings,
+): string {
+  const raw = env.BORINGKIT_READ_MODEL_PATH;
+  if (!raw) return join(dataDir, 'readmodel.sqlite');
+  const path = resolve(raw);
+  const fix =
+    'Name a file of its own, such as /var/lib/boringkit/readmodel.sqlite.';
+  if (raw.endsWith('/') || (existsSync(path) && statSync(path).isDirectory())) {
+    throw new ConfigError(
+      `BORINGKIT_READ_MODEL_PATH=${raw} is a directory. ${fix}`,
+    );
+  }
+  if (eventStore.kind === 'sqlite' && path === resolve(eventStore.path)) {
+    throw new ConfigError(
+      `BORINGKIT_READ_MODEL_PATH=${raw} is the event log's file. ${fix}`,
+    );
+  }
+  return path;
 }
 
 /** Builds the configuration from environment variables. */
@@ -210,7 +248,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65_535);
   const host = env.HOST || '127.0.0.1';
   const dataDir = resolve(env.BORINGKIT_DATA_DIR || './data');
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(
+      `BORINGKIT_DATA_DIR=${dataDir} cannot be used as the data directory ` +
+        `(${(error as NodeJS.ErrnoException).code ?? 'error'}). Name a ` +
+        'directory that this user can create or write to.',
+      { cause: error },
+    );
+  }
 
   let apiKeys: Config['apiKeys'];
   let generatedDevKey: string | undefined;

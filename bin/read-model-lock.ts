@@ -1,4 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ConfigError } from './config.ts';
 
 /**
  * Pid file of the API process that owns a read model: beside the database,
@@ -37,17 +38,26 @@ export function readModelOwner(lockPath: string): number | undefined {
 export function lockReadModel(lockPath: string): () => void {
   const owner = readModelOwner(lockPath);
   if (owner !== undefined && owner !== process.pid) {
-    throw new Error(
+    throw new ConfigError(
       `The read model is in use by process ${owner} (${lockPath}). Stop ` +
         'that process, or give this one its own BORINGKIT_READ_MODEL_PATH.',
     );
   }
   try {
-    writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+    try {
+      writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A stale lock of a dead process, checked above.
+      writeFileSync(lockPath, `${process.pid}\n`);
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // A stale lock of a dead process, checked above.
-    writeFileSync(lockPath, `${process.pid}\n`);
+    throw new ConfigError(
+      `The read model's lock file ${lockPath} cannot be written ` +
+        `(${(error as NodeJS.ErrnoException).code ?? 'error'}). Set ` +
+        'BORINGKIT_READ_MODEL_PATH to a file in a directory this user can write.',
+      { cause: error },
+    );
   }
   return () => {
     if (readModelOwner(lockPath) === process.pid)

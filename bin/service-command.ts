@@ -113,5 +113,8 @@ function replayCommand(verify: boolean): Promise<number> {
     console.error(`replay: ${problem}`);
     return Promise.resolve(2);
   }
-  return replay(stores, verify);
+  return replay(stores, verify).catch((error: unknown) => {
+    console.error(`replay: ${(error as Error).message}`);
+    return 1;
+  });
 }

@@ -15,6 +15,10 @@ import {
 import { PresignedUploads } from '../api/presigned-uploads.ts';
 import { openReadModelDatabase } from '../projections/database.ts';
 import { ReadModel } from '../projections/read-model.ts';
+import {
+  checkSourceLog,
+  ReadModelSourceMismatch,
+} from '../projections/source-log.ts';
 import { isPresigned } from '../storage/port.ts';
 import { UrlSigner } from '../storage/signed-urls.ts';
 import { Dispatcher } from '../workers/dispatcher.ts';
@@ -23,7 +27,7 @@ import {
   createToolRunners,
   engineStatus,
 } from '../workers/tools/index.ts';
-import { DEV_WORKSPACE_ID, type Config } from './config.ts';
+import { ConfigError, DEV_WORKSPACE_ID, type Config } from './config.ts';
 import { lockReadModel, readModelLockPath } from './read-model-lock.ts';
 import { checkEventStore, openBlobStorage, openEventStore } from './stores.ts';
 import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
@@ -95,81 +99,106 @@ export async function startService(
   }
 
   if (roles.includes('api')) {
-    const readModelDatabase = openReadModelDatabase(readModelPath);
-    const readModel = new ReadModel(store, readModelDatabase, (error) =>
-      logger.error({ err: error }, 'read model projection failed'),
-    );
-    await readModel.start();
+    try {
+      const readModelDatabase = openReadModelDatabase(readModelPath);
+      await checkSourceLog(store, readModelDatabase, readModelPath).catch(
+        (error: unknown) => {
+          readModelDatabase.close();
+          throw error instanceof ReadModelSourceMismatch
+            ? new ConfigError(error.message, { cause: error })
+            : error;
+        },
+      );
+      const readModel = new ReadModel(store, readModelDatabase, (error) =>
+        logger.error({ err: error }, 'read model projection failed'),
+      );
+      await readModel.start();
 
-    let publicUrl = config.publicUrl;
-    const signer = new UrlSigner(config.signingSecret, () => publicUrl);
-    const urls: BlobUrls = isPresigned(storage)
-      ? presignedBlobUrls(storage)
-      : signedBlobUrls(signer);
-    const widgetTokens = new WidgetTokenService({ store, readModel, logger });
-    const jobs = new JobService({
-      store,
-      storage,
-      readModel,
-      widgetTokens,
-      engineStatus,
-      config: {
-        startingCredits: config.startingCredits,
-        uploadIntentSeconds: config.uploadIntentSeconds,
-        downloadIntentSeconds: config.downloadIntentSeconds,
-        maxRetentionSeconds: config.maxRetentionSeconds,
-      },
-    });
-    await prepareWidget(logger);
-    const app = await buildApp(
-      {
+      let publicUrl = config.publicUrl;
+      const signer = new UrlSigner(config.signingSecret, () => publicUrl);
+      const urls: BlobUrls = isPresigned(storage)
+        ? presignedBlobUrls(storage)
+        : signedBlobUrls(signer);
+      const widgetTokens = new WidgetTokenService({ store, readModel, logger });
+      const jobs = new JobService({
         store,
         storage,
         readModel,
-        signer,
-        urls,
-        jobs,
         widgetTokens,
         engineStatus,
-        apiKeys: new ApiKeys(config.apiKeys),
-        uploadTempDir: join(config.dataDir, 'tmp'),
-      },
-      {
-        logger,
-        widget: {
-          assetsDir: WIDGET_ASSETS_DIR,
-          publicUrl: () => publicUrl,
-          demoWorkspaceId:
-            config.generatedDevKey === undefined ? undefined : DEV_WORKSPACE_ID,
+        config: {
+          startingCredits: config.startingCredits,
+          uploadIntentSeconds: config.uploadIntentSeconds,
+          downloadIntentSeconds: config.downloadIntentSeconds,
+          maxRetentionSeconds: config.maxRetentionSeconds,
         },
-      },
-    );
-    const uploads = isPresigned(storage)
-      ? new PresignedUploads({
-          storage,
+      });
+      await prepareWidget(logger);
+      const app = await buildApp(
+        {
           store,
+          storage,
+          readModel,
+          signer,
+          urls,
           jobs,
-          tempDir: join(config.dataDir, 'tmp'),
+          widgetTokens,
+          engineStatus,
+          apiKeys: new ApiKeys(config.apiKeys),
+          uploadTempDir: join(config.dataDir, 'tmp'),
+        },
+        {
           logger,
-        })
-      : undefined;
-    uploads?.start();
-    await app.listen({ port: config.port, host: config.host });
-    const address = app.server.address();
-    if (!config.publicUrlConfigured && address && typeof address === 'object') {
-      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      publicUrl = `http://${host}:${address.port}`;
-    }
-    url = publicUrl;
-    routes = app.routeTable;
-    // The API closes first so no new work arrives while workers drain.
-    closers.unshift(async () => {
-      await app.close();
-      await uploads?.stop();
-      readModel.stop();
-      readModelDatabase.close();
+          widget: {
+            assetsDir: WIDGET_ASSETS_DIR,
+            publicUrl: () => publicUrl,
+            demoWorkspaceId:
+              config.generatedDevKey === undefined
+                ? undefined
+                : DEV_WORKSPACE_ID,
+          },
+        },
+      );
+      const uploads = isPresigned(storage)
+        ? new PresignedUploads({
+            storage,
+            store,
+            jobs,
+            tempDir: join(config.dataDir, 'tmp'),
+            logger,
+          })
+        : undefined;
+      await app.listen({ port: config.port, host: config.host });
+      uploads?.start();
+      const address = app.server.address();
+      if (
+        !config.publicUrlConfigured &&
+        address &&
+        typeof address === 'object'
+      ) {
+        const host = config.host.includes(':')
+          ? `[${config.host}]`
+          : config.host;
+        publicUrl = `http://${host}:${address.port}`;
+      }
+      url = publicUrl;
+      routes = app.routeTable;
+      // The API closes first so no new work arrives while workers drain.
+      closers.unshift(async () => {
+        await app.close();
+        await uploads?.stop();
+        readModel.stop();
+        readModelDatabase.close();
+        releaseReadModel();
+      });
+    } catch (error) {
+      // Stop what already started, so a failed start leaves no worker,
+      // subscription or lock behind.
+      for (const close of closers) await close();
+      await store.close();
       releaseReadModel();
-    });
+      throw error;
+    }
   }
 
   return {

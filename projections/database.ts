@@ -35,6 +35,9 @@ const SCHEMA = `
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS source_log (
+    first_event_id TEXT NOT NULL
+  );
 `;
 
 /**

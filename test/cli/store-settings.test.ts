@@ -53,15 +53,31 @@ describe('store settings', () => {
   it.each([
     [
       { BORINGKIT_EVENTSTORE_URL: 'http://127.0.0.1:2113' },
-      'BORINGKIT_EVENTSTORE_URL=http://127.0.0.1:2113 is invalid: expected a URL starting with esdb:// or esdb+discover://.',
+      'BORINGKIT_EVENTSTORE_URL=http://127.0.0.1:2113 is invalid: expected a URL with a host, starting with esdb:// or esdb+discover://.',
     ],
     [
       { BORINGKIT_S3_BUCKET: 'b', BORINGKIT_S3_ENDPOINT: '127.0.0.1:9000' },
-      'BORINGKIT_S3_ENDPOINT=127.0.0.1:9000 is invalid: expected a URL starting with http:// or https://.',
+      'BORINGKIT_S3_ENDPOINT=127.0.0.1:9000 is invalid: expected a URL with a host, starting with http:// or https://.',
+    ],
+    [
+      { BORINGKIT_EVENTSTORE_URL: 'esdb://' },
+      'BORINGKIT_EVENTSTORE_URL=esdb:// is invalid: expected a URL with a host',
     ],
     [
       { BORINGKIT_S3_BUCKET: 'b', BORINGKIT_S3_KEY_PREFIX: '/abs/' },
       'BORINGKIT_S3_KEY_PREFIX=/abs/ is invalid',
+    ],
+    [
+      { BORINGKIT_S3_BUCKET: 'b', BORINGKIT_S3_KEY_PREFIX: '../x' },
+      'BORINGKIT_S3_KEY_PREFIX=../x is invalid',
+    ],
+    [
+      { BORINGKIT_READ_MODEL_PATH: `${DATA}/events.sqlite` },
+      `BORINGKIT_READ_MODEL_PATH=${DATA}/events.sqlite is the event log's file.`,
+    ],
+    [
+      { BORINGKIT_READ_MODEL_PATH: '/var/lib/api/' },
+      'BORINGKIT_READ_MODEL_PATH=/var/lib/api/ is a directory.',
     ],
   ])('refuses %j', (env, message) => {
     expect(() => storeSettings(env, DATA)).toThrow(message);

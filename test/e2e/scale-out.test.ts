@@ -309,9 +309,10 @@ describe('one shared store, separate processes', () => {
     for (const stream of streams) {
       expect(await stream.closed).toBe(1000);
       const stages = stream.messages.map((message) => message.job.stage);
-      // A projection batch may fold several changes into one message.
+      // A projection batch may fold several changes into one message, so
+      // the stages between these two may or may not be seen.
       expect(stages[0]).toBe('awaiting_upload');
-      expect(stages.length).toBeGreaterThanOrEqual(3);
+      expect(stages.at(-1)).toBe('done');
       expect(stream.messages.at(-1).job.status).toBe('succeeded');
     }
     const [one, two] = await Promise.all(
@@ -321,7 +322,7 @@ describe('one shared store, separate processes', () => {
     expect(two!.body).toEqual(one!.body);
   }, 120_000);
 
-  it('a stopping API finishes the upload under way', async () => {
+  it('a stopping API finishes its upload and closes streams', async () => {
     const api = start('serve', {
       BORINGKIT_READ_MODEL_PATH: join(dataDir, 'api-3', 'readmodel.sqlite'),
     });
@@ -332,6 +333,8 @@ describe('one shared store, separate processes', () => {
       input: fileInput('slow.png', 'image/png', png),
     });
 
+    const stream = openStream(await api.url, job.id);
+    await waitFor(() => stream.messages[0], { what: 'the first message' });
     const target = new URL(job.uploadIntent.url as string);
     const answered = new Promise<number>((resolve, reject) => {
       const put = httpRequest(target, {
@@ -356,6 +359,8 @@ describe('one shared store, separate processes', () => {
 
     expect(await answered).toBe(200);
     expect(await api.exited).toBe(0);
+    // Streams are told the server is going away, so clients reconnect.
+    expect(await stream.closed).toBe(1001);
     const other = new Client(await processes[0]!.url);
     const finished = await other.waitForStatus(job.id, ['succeeded'], 60_000);
     expect(finished.input.sizeBytes).toBe(png.length);
