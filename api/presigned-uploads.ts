@@ -173,15 +173,20 @@ export class PresignedUploads {
   }
 
   private async refuse(jobId: string, problem: DomainError): Promise<void> {
-    await this.options.jobs.run(
-      jobId,
-      { type: 'RejectUpload', message: problem.detail },
-      { actor: 'presigned-upload' },
-    );
-    this.options.logger.warn(
-      { jobId, code: problem.code },
-      'presigned upload refused',
-    );
+    const { jobs, logger } = this.options;
+    try {
+      await jobs.run(
+        jobId,
+        { type: 'RejectUpload', message: problem.detail },
+        { actor: 'presigned-upload' },
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // Another API process handled this upload first, or the job ended.
+      logger.info({ jobId, code: error.code }, 'presigned upload not refused');
+      return;
+    }
+    logger.warn({ jobId, code: problem.code }, 'presigned upload refused');
   }
 
   private async record(
