@@ -30,6 +30,7 @@ import {
 import { ConfigError, DEV_WORKSPACE_ID, type Config } from './config.ts';
 import { lockReadModel, readModelLockPath } from './read-model-lock.ts';
 import { checkEventStore, openBlobStorage, openEventStore } from './stores.ts';
+import { removeStaleUploads } from './stale-uploads.ts';
 import { prepareWidget, WIDGET_ASSETS_DIR } from './widget-assets.ts';
 
 export type Role = 'api' | 'worker';
@@ -100,6 +101,7 @@ export async function startService(
 
   if (roles.includes('api')) {
     try {
+      await removeStaleUploads(join(config.dataDir, 'tmp'), logger);
       const readModelDatabase = openReadModelDatabase(readModelPath);
       await checkSourceLog(store, readModelDatabase, readModelPath).catch(
         (error: unknown) => {
