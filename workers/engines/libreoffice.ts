@@ -20,6 +20,12 @@ const UNO_MODULE = '/usr/lib/python3/dist-packages/uno.py';
 const START_TIMEOUT_MS = 90_000;
 /** How long a listener may take to stop before it is killed with SIGKILL. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * How long a bridge may take to exit after SIGTERM before its group is
+ * killed with SIGKILL. Bridges exited about 0.15 s after SIGTERM in
+ * test/tools/office-bridge-exit.test.ts on a 2-core machine.
+ */
+const TERMINATE_TIMEOUT_MS = 2_000;
 
 /**
  * Document family of a conversion. The bridge applies page setup to
@@ -90,6 +96,21 @@ export interface LibreOfficePoolOptions {
 }
 
 let pipeCounter = 0;
+
+/**
+ * Returns the socket that soffice creates for `--accept=pipe,name=NAME`.
+ * LibreOffice's sal/osl/unx/pipe.cxx puts it in /tmp, or in /var/tmp when
+ * /tmp is not writable, whatever TMPDIR is, and names it after the uid.
+ */
+function oslPipePath(pipeName: string): string {
+  let parent = '/tmp';
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch {
+    parent = '/var/tmp';
+  }
+  return join(parent, `OSL_PIPE_${process.getuid?.()}_${pipeName}`);
+}
 
 /**
  * One bridge process and the soffice it started, in one process group of
@@ -192,7 +213,28 @@ class Member {
     });
   }
 
-  /** Kills the bridge and soffice at once with SIGKILL to their group. */
+  /**
+   * Sends SIGTERM to the bridge, which kills soffice at once, even in the
+   * middle of a conversion, and removes the profile and the sockets that
+   * soffice leaves behind. Kills the group if the bridge is still running
+   * after {@link TERMINATE_TIMEOUT_MS}.
+   */
+  terminate(): void {
+    // ChildProcess.kill sends nothing to a bridge that has exited (whose pid
+    // may be reused), and `exited` then kills the rest of its group.
+    if (!this.child.kill('SIGTERM')) {
+      return;
+    }
+    const timer = setTimeout(() => this.kill(), TERMINATE_TIMEOUT_MS);
+    // Unreferenced, so that a pending timer does not keep this process up.
+    timer.unref();
+    void this.exited.then(() => clearTimeout(timer));
+  }
+
+  /**
+   * Kills the bridge and soffice at once with SIGKILL to their group, which
+   * leaves the profile directory and soffice's sockets behind.
+   */
   kill(): void {
     // Without a pid, the bridge never started, and -0 would be this
     // process's own group.
@@ -250,9 +292,9 @@ export class LibreOfficePool {
   readonly #members = new Map<Member, Promise<void>>();
   /** Member starts in progress, which create a profile directory first. */
   readonly #starting = new Set<Promise<Member>>();
-  readonly #killAll = () => {
+  readonly #terminateAll = () => {
     for (const member of this.#members.keys()) {
-      member.kill();
+      member.terminate();
     }
   };
 
@@ -276,7 +318,7 @@ export class LibreOfficePool {
    * {@link InvalidInputError} when the input's ZIP package is damaged or
    * unpacks to more than 1 GiB, when LibreOffice cannot read the input or
    * when the conversion exceeds the job timeout. Rejects with the signal's
-   * reason on abort, which kills the listener at once.
+   * reason on abort, which stops the listener at once.
    */
   async convert(
     inputPath: string,
@@ -337,23 +379,29 @@ export class LibreOfficePool {
     }, this.#jobTimeoutMs);
     signal.addEventListener('abort', killMember, { once: true });
 
-    let result: BridgeResult;
+    let result: BridgeResult | Error;
     try {
       result = await member.send(request);
     } catch (error) {
-      signal.throwIfAborted();
-      if (timedOut) {
-        throw new InvalidInputError(
-          `LibreOffice did not finish within ${this.#jobTimeoutMs / 1000} s.` +
-            ' Check the document for content that never finishes loading.',
-          'conversion_timeout',
-        );
-      }
-      this.#logger?.error({ err: error }, 'LibreOffice exited during a job');
-      throw error;
+      result = error as Error;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', killMember);
+    }
+
+    // A member stopped by the abort or the timeout may still send the
+    // failed result of the conversion that it lost.
+    signal.throwIfAborted();
+    if (timedOut) {
+      throw new InvalidInputError(
+        `LibreOffice did not finish within ${this.#jobTimeoutMs / 1000} s.` +
+          ' Check the document for content that never finishes loading.',
+        'conversion_timeout',
+      );
+    }
+    if (result instanceof Error) {
+      this.#logger?.error({ err: result }, 'LibreOffice exited during a job');
+      throw result;
     }
 
     member.jobs += 1;
@@ -426,29 +474,38 @@ export class LibreOfficePool {
     );
     pipeCounter += 1;
     const pipeName = `boringkit-${process.pid}-${pipeCounter}`;
+    // The bridge exits, stopping soffice and removing the profile, when the
+    // process with the pid of the last argument exits, SIGKILL included.
     const child = spawn(
       this.#pythonPath,
-      [BRIDGE_SCRIPT, this.#sofficePath, profileDir, pipeName],
+      [
+        BRIDGE_SCRIPT,
+        this.#sofficePath,
+        profileDir,
+        pipeName,
+        String(process.pid),
+      ],
       { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const member = new Member(child, profileDir);
     const startedAt = Date.now();
-    const timer = setTimeout(() => member.kill(), START_TIMEOUT_MS);
+    const timer = setTimeout(() => member.terminate(), START_TIMEOUT_MS);
 
     if (this.#members.size === 0) {
       // The members run in process groups of their own, so they would
-      // outlive this process without it.
-      // NOTE: a SIGKILL of this process skips 'exit'. Each bridge then reads
-      // the end of stdin and stops its soffice, unless soffice hangs.
-      process.once('exit', this.#killAll);
+      // outlive this process without it. A SIGKILL of this process skips
+      // 'exit', and each bridge then stops its soffice itself, because it
+      // watches this process.
+      process.once('exit', this.#terminateAll);
     }
     const cleanedUp = member.exited.then(async () => {
       clearTimeout(timer);
       this.#forget(member);
       await this.#removeProfile(profileDir);
+      await this.#removePipeSocket(pipeName);
       this.#members.delete(member);
       if (this.#members.size === 0) {
-        process.removeListener('exit', this.#killAll);
+        process.removeListener('exit', this.#terminateAll);
       }
     });
     this.#members.set(member, cleanedUp);
@@ -482,12 +539,28 @@ export class LibreOfficePool {
     }
   }
 
-  /** Kills `member` at once; the slot starts a new one when next used. */
+  /**
+   * Removes the socket of a member's listener, which soffice leaves behind
+   * when it is killed. The bridge removes it too, unless it was killed.
+   */
+  async #removePipeSocket(pipeName: string): Promise<void> {
+    const path = oslPipePath(pipeName);
+    try {
+      await rm(path, { force: true });
+    } catch (error) {
+      this.#logger?.error(
+        { err: error, path },
+        'failed to remove a LibreOffice pipe socket',
+      );
+    }
+  }
+
+  /** Stops `member` at once. The slot starts a new one when next used. */
   #discard(slot: Slot, member: Member): void {
     if (slot.member === member) {
       slot.member = undefined;
     }
-    member.kill();
+    member.terminate();
   }
 
   #retire(slot: Slot, member: Member, reason: string): void {
