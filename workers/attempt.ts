@@ -12,6 +12,10 @@ import { InvalidInputError, type ToolRunner } from './tool.ts';
 export interface AttemptDependencies {
   store: EventStore;
   storage: BlobStorage;
+  /**
+   * This worker process's own directory, in which each attempt creates its
+   * work directory. A later worker removes it if this process dies.
+   */
   workRoot: string;
   leaseSeconds: number;
   logger: Logger;

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import { findTool } from '../domain/catalog.ts';
@@ -19,6 +20,7 @@ import type { BlobStorage } from '../storage/port.ts';
 import { runAttempt } from './attempt.ts';
 import { Supervisor } from './supervisor.ts';
 import type { ToolRunner } from './tool.ts';
+import { createWorkerDirectory } from './work-directories.ts';
 
 export interface DispatcherOptions {
   store: EventStore;
@@ -28,7 +30,11 @@ export interface DispatcherOptions {
   /** Attempts this process runs at once. */
   concurrency: number;
   leaseSeconds: number;
-  /** Directory for attempts' private work directories. */
+  /**
+   * Directory that worker processes, on this host or others, may share.
+   * Each worker creates its own directory in it for the attempts' work
+   * directories, and removes those of this host's dead workers on start.
+   */
   workRoot: string;
   logger: Logger;
   /** How often the supervisor sweeps leases, deadlines and retention. */
@@ -55,6 +61,8 @@ export class Dispatcher {
   private readonly supervisor: Supervisor;
   private readonly metadata: EventMetadata;
   private subscription: Subscription | undefined;
+  /** This process's directory under `workRoot`, set by `start`. */
+  private workDir: string | undefined;
   private stopping = false;
   private tickQueued = false;
   private caughtUp = false;
@@ -72,10 +80,15 @@ export class Dispatcher {
     });
   }
 
-  /** Follows the log; resolves once it has caught up. */
-  start(): Promise<void> {
-    const { logger, workerId, concurrency } = this.options;
+  /**
+   * Creates this worker's work directory, then follows the log; resolves
+   * once it has caught up.
+   */
+  async start(): Promise<void> {
+    const { logger, workerId, concurrency, workRoot } = this.options;
     logger.info({ workerId, concurrency }, 'worker starting');
+    this.workDir = await createWorkerDirectory(workRoot, logger);
+    logger.info({ workerId, workDir: this.workDir }, 'work directory created');
     return new Promise((resolve, reject) => {
       this.subscription = this.options.store
         .subscribeToAll({ filter: { streamPrefixes: [JOB_STREAM_PREFIX] } })
@@ -136,10 +149,25 @@ export class Dispatcher {
       controller.abort(new Error('worker shutting down'));
     }
     await Promise.allSettled([...this.running]);
+    await this.removeWorkDir();
     this.options.logger.info(
       { workerId: this.options.workerId },
       'worker stopped',
     );
+  }
+
+  private async removeWorkDir(): Promise<void> {
+    if (this.workDir === undefined) return;
+    const { logger, workerId } = this.options;
+    try {
+      await rm(this.workDir, { recursive: true, force: true });
+    } catch (error) {
+      // The next worker to start on this host removes it.
+      logger.error(
+        { err: error, workerId, dir: this.workDir },
+        'failed to remove the work directory',
+      );
+    }
   }
 
   private track(recorded: RecordedEvent): void {
@@ -231,17 +259,23 @@ export class Dispatcher {
   }
 
   private runClaimed(job: JobState, controller: AbortController): void {
-    const { store, storage, workRoot, leaseSeconds, logger } = this.options;
+    const { store, storage, leaseSeconds, logger } = this.options;
     const tool = findTool(job.toolSlug);
     const runner = this.options.runners.get(job.toolSlug);
     if (!tool || !runner) {
       // claimRunnable only picks jobs whose tool this worker runs.
       throw new Error(`no runner for tool ${job.toolSlug}`);
     }
+    if (this.workDir === undefined) {
+      // Claims start once `start` has caught up, after creating it.
+      throw new Error(
+        'the work directory is missing because start has not run',
+      );
+    }
     const run = runAttempt(job, tool, runner, controller, {
       store,
       storage,
-      workRoot,
+      workRoot: this.workDir,
       leaseSeconds,
       logger,
       metadata: { ...this.metadata, correlationId: job.id },
