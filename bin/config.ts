@@ -3,11 +3,12 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  realpathSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** The event log's store and its settings. */
 export type EventStoreSettings =
@@ -123,7 +124,14 @@ function persistentSecret(path: string, prefix: string): string {
     return secret;
   } catch (error) {
     // Another process of this service created it first.
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new ConfigError(
+        `${path} cannot be created ` +
+          `(${(error as NodeJS.ErrnoException).code ?? 'error'}). Make ` +
+          'BORINGKIT_DATA_DIR writable for this user.',
+        { cause: error },
+      );
+    }
     return readFileSync(path, 'utf8').trim();
   }
 }
@@ -235,12 +243,46 @@ function readModelPath(
       `BORINGKIT_READ_MODEL_PATH=${raw} is a directory. ${fix}`,
     );
   }
-  if (eventStore.kind === 'sqlite' && path === resolve(eventStore.path)) {
+  if (eventStore.kind === 'sqlite' && isLogFile(path, eventStore.path)) {
     throw new ConfigError(
       `BORINGKIT_READ_MODEL_PATH=${raw} is the event log's file. ${fix}`,
     );
   }
   return path;
+}
+
+/**
+ * Tells whether `path` names the SQLite log at `logPath` or one of its
+ * journal files, through symbolic links, hard links or another spelling.
+ */
+function isLogFile(path: string, logPath: string): boolean {
+  const suffixes = ['', '-wal', '-shm', '-journal'];
+  const target = realLocation(path);
+  if (suffixes.some((suffix) => target === realLocation(logPath + suffix))) {
+    return true;
+  }
+  return suffixes.some((suffix) => sameFile(path, logPath + suffix));
+}
+
+/** The path with its directory's symbolic links resolved. */
+function realLocation(path: string): string {
+  const resolved = resolve(path);
+  try {
+    return join(realpathSync(dirname(resolved)), basename(resolved));
+  } catch {
+    return resolved;
+  }
+}
+
+/** Tells whether two existing paths reach the same file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const first = statSync(a);
+    const second = statSync(b);
+    return first.dev === second.dev && first.ino === second.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** Builds the configuration from environment variables. */

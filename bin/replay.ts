@@ -36,6 +36,8 @@ export async function replay(
   try {
     const started = performance.now();
     if (!verify) {
+      // Opening the live file first refuses one that holds an event log.
+      if (existsSync(livePath)) openReadModelDatabase(livePath).close();
       const applied = await rebuildReadModel(store, scratch);
       scratch.close();
       for (const suffix of ['', '-wal', '-shm'])

@@ -114,7 +114,11 @@ function replayCommand(verify: boolean): Promise<number> {
     return Promise.resolve(2);
   }
   return replay(stores, verify).catch((error: unknown) => {
-    console.error(`replay: ${(error as Error).message}`);
+    const { message } = error as Error;
+    const source = message.startsWith('EventStoreDB')
+      ? 'the event store at BORINGKIT_EVENTSTORE_URL failed: '
+      : '';
+    console.error(`replay: ${source}${message}`);
     return 1;
   });
 }

@@ -13,7 +13,11 @@ import {
   type BlobUrls,
 } from '../api/blob-urls.ts';
 import { PresignedUploads } from '../api/presigned-uploads.ts';
-import { openReadModelDatabase } from '../projections/database.ts';
+import {
+  NotAReadModel,
+  openReadModelDatabase,
+  type ReadModelDatabase,
+} from '../projections/database.ts';
 import { ReadModel } from '../projections/read-model.ts';
 import {
   checkSourceLog,
@@ -45,6 +49,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** Opens the read model, turning a file of the wrong kind into a ConfigError. */
+function openOwnReadModel(path: string): ReadModelDatabase {
+  try {
+    return openReadModelDatabase(path);
+  } catch (error) {
+    if (error instanceof NotAReadModel) {
+      throw new ConfigError(`BORINGKIT_READ_MODEL_PATH: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /**
  * Opens the event store and blob storage that the configuration names and
  * starts the API, the worker or both on them. This is the composition root.
@@ -58,7 +76,16 @@ export async function startService(
   // here instead of projecting into the same read model.
   const { readModelPath } = config.stores;
   if (roles.includes('api')) {
-    mkdirSync(dirname(readModelPath), { recursive: true });
+    try {
+      mkdirSync(dirname(readModelPath), { recursive: true });
+    } catch (error) {
+      throw new ConfigError(
+        `BORINGKIT_READ_MODEL_PATH=${readModelPath}: its directory cannot ` +
+          `be created (${(error as NodeJS.ErrnoException).code ?? 'error'}). ` +
+          'Name a file in a directory this user can create or write to.',
+        { cause: error },
+      );
+    }
   }
   const releaseReadModel = roles.includes('api')
     ? lockReadModel(readModelLockPath(readModelPath))
@@ -102,7 +129,7 @@ export async function startService(
   if (roles.includes('api')) {
     try {
       await removeStaleUploads(join(config.dataDir, 'tmp'), logger);
-      const readModelDatabase = openReadModelDatabase(readModelPath);
+      const readModelDatabase = openOwnReadModel(readModelPath);
       await checkSourceLog(store, readModelDatabase, readModelPath).catch(
         (error: unknown) => {
           readModelDatabase.close();

@@ -22,8 +22,11 @@ export async function removeStaleUploads(
   try {
     names = await readdir(directory);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    // Uploads to this directory then fail with their own error.
+    logger.warn({ err: error, directory }, 'upload directory not readable');
+    return;
   }
   for (const name of names) {
     const file = join(directory, name);

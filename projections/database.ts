@@ -2,6 +2,11 @@ import Database from 'better-sqlite3';
 
 export type ReadModelDatabase = Database.Database;
 
+/** The file holds an event log, which a read model must never replace. */
+export class NotAReadModel extends Error {
+  override readonly name = 'NotAReadModel';
+}
+
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -47,6 +52,20 @@ const SCHEMA = `
  */
 export function openReadModelDatabase(path: string): ReadModelDatabase {
   const db = new Database(path);
+  // Checked before anything is written, so that a path that reaches the
+  // event log by another name never gets read-model tables or a rebuild.
+  const isEventLog = db
+    .prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+    )
+    .get();
+  if (isEventLog) {
+    db.close();
+    throw new NotAReadModel(
+      `${path} is an event log, not a read model. Give the read model a ` +
+        'file of its own.',
+    );
+  }
   db.pragma('journal_mode = WAL');
   // The read model can always be rebuilt from the log, so a lost tail after
   // a power cut costs a replay, not data.

@@ -1,5 +1,12 @@
+import { link, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteEventStore } from '../../eventstore/sqlite.ts';
+import {
+  NotAReadModel,
+  openReadModelDatabase,
+} from '../../projections/database.ts';
 import { storeSettings } from '../../bin/config.ts';
 import { readModelLockPath } from '../../bin/read-model-lock.ts';
 
@@ -81,5 +88,40 @@ describe('store settings', () => {
     ],
   ])('refuses %j', (env, message) => {
     expect(() => storeSettings(env, DATA)).toThrow(message);
+  });
+});
+
+describe('read model path on disk', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'boringkit-settings-'));
+    await mkdir(join(root, 'data'));
+    const log = openSqliteEventStore({
+      path: join(root, 'data', 'events.sqlite'),
+    });
+    await log.appendToStream('s-1', [{ type: 'E', data: {} }]);
+    await log.close();
+    await symlink(join(root, 'data'), join(root, 'linked'));
+    await link(join(root, 'data', 'events.sqlite'), join(root, 'hard.sqlite'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it.each(['linked/events.sqlite', 'hard.sqlite', 'data/events.sqlite-wal'])(
+    'refuses the log reached as %s',
+    (name) => {
+      const env = { BORINGKIT_READ_MODEL_PATH: join(root, name) };
+      expect(() => storeSettings(env, join(root, 'data'))).toThrow(
+        "is the event log's file",
+      );
+    },
+  );
+
+  it('refuses to open an event log as a read model', () => {
+    expect(() =>
+      openReadModelDatabase(join(root, 'data', 'events.sqlite')),
+    ).toThrow(NotAReadModel);
   });
 });
