@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ToolDefinition } from '../domain/catalog.ts';
@@ -47,7 +47,17 @@ export async function runAttempt(
   const { store, storage, logger, metadata } = deps;
   const attempt = job.attempt;
   const log = logger.child({ jobId: job.id, attempt, toolSlug: job.toolSlug });
-  const workDir = await mkdtemp(join(deps.workRoot, `${job.id}-${attempt}-`));
+  let workDir: string;
+  try {
+    // The worker's directory is made again if something removed it.
+    await mkdir(deps.workRoot, { recursive: true });
+    workDir = await mkdtemp(join(deps.workRoot, `${job.id}-${attempt}-`));
+  } catch (error) {
+    // Recorded now, so the job is retried at once instead of when its lease
+    // expires, with a reason that names the cause.
+    await recordFailure(error, controller, job, deps, log, deps.workRoot);
+    return;
+  }
 
   let progress = 0;
   let lastReportAt = Date.now();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -17,16 +17,18 @@ export interface WorkDirectoryOwner {
   pid: number;
   /** Start time in clock ticks after boot, from `/proc/PID/stat`, or `unknown`. */
   startTime: string;
+  /** Inode of the process's PID namespace, from `/proc/PID/ns/pid`, or `unknown`. */
+  pidNamespace: string;
 }
 
 const UNKNOWN = 'unknown';
 
 /**
- * Name of a worker's directory: `HOSTNAME-PID-STARTTIME-BOOTID-RANDOM`. The
- * host name may contain dashes, so the fields are read from the right.
+ * Name of a worker's directory: `HOSTNAME-PID-STARTTIME-BOOTID-PIDNS-RANDOM`.
+ * The host name may contain dashes, so the fields are read from the right.
  */
 const DIRECTORY_NAME =
-  /^(.+)-([1-9]\d*)-(\d+|unknown)-([0-9a-f]{32}|unknown)-[0-9a-f]+$/;
+  /^(.+)-([1-9]\d*)-(\d+|unknown)-([0-9a-f]{32}|unknown)-(\d+|unknown)-[0-9a-f]+$/;
 
 /**
  * Returns the identity of the running process `pid` on this host. Without
@@ -41,6 +43,7 @@ export async function identifyProcess(
     bootId: await readBootId(),
     pid,
     startTime: startTime ?? UNKNOWN,
+    pidNamespace: await readPidNamespace(pid),
   };
 }
 
@@ -52,6 +55,7 @@ export function workDirectoryName(owner: WorkDirectoryOwner): string {
     owner.pid,
     owner.startTime,
     owner.bootId,
+    owner.pidNamespace,
     suffix,
   ].join('-');
 }
@@ -118,23 +122,33 @@ function parseDirectoryName(name: string): WorkDirectoryOwner | undefined {
   if (match === null) {
     return undefined;
   }
-  const [, host = '', pid = '', startTime = '', bootId = ''] = match;
-  return { hostname: host, bootId, pid: Number(pid), startTime };
+  const [, host = '', pid = '', startTime = '', bootId = '', namespace = ''] =
+    match;
+  return {
+    hostname: host,
+    bootId,
+    pid: Number(pid),
+    startTime,
+    pidNamespace: namespace,
+  };
 }
 
 /**
  * Tells whether `owner`, a process of `self`'s host, still runs. An owner
- * that cannot be checked counts as alive, so its directory stays.
- *
- * NOTE: the host name stands for the machine. Two processes that share a
- * host name but not a PID namespace (containers given the same host name)
- * must not share a work root, because each would take the other's
- * workers for dead.
+ * that cannot be checked counts as alive, so its directory stays: also one
+ * in another PID namespace, such as another container with the same host
+ * name, whose pids mean other processes here.
  */
 async function isAlive(
   owner: WorkDirectoryOwner,
   self: WorkDirectoryOwner,
 ): Promise<boolean> {
+  if (
+    owner.pidNamespace !== self.pidNamespace ||
+    owner.pidNamespace === UNKNOWN
+  ) {
+    return true;
+  }
   if (owner.bootId !== self.bootId) {
     // The host restarted since, which ended every process of the owner's boot.
     return false;
@@ -179,6 +193,16 @@ async function readStartTime(pid: number): Promise<string | undefined> {
   // fields are counted from the last ')', which ends field 2.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[19];
+}
+
+async function readPidNamespace(pid: number): Promise<string> {
+  try {
+    // The link reads `pid:[INODE]`.
+    const link = await readlink(`/proc/${pid}/ns/pid`);
+    return /^pid:\[(\d+)\]$/.exec(link)?.[1] ?? UNKNOWN;
+  } catch {
+    return UNKNOWN;
+  }
 }
 
 async function readBootId(): Promise<string> {

@@ -166,6 +166,23 @@ describe('createWorkerDirectory', () => {
     expect(existsSync(dir)).toBe(true);
   });
 
+  it('keeps directories of another PID namespace', async () => {
+    const workRoot = await mkdtemp(join(root, 'namespace-'));
+    const dead = await startProcess();
+    await dead.stop();
+    // A worker in another container with this host name: its pid means
+    // another process here, so it cannot be checked.
+    const dir = await makeOwnedDirectory(workRoot, {
+      ...dead.owner,
+      pidNamespace: '1',
+    });
+
+    await createWorkerDirectory(workRoot, pino({ level: 'silent' }));
+
+    expect(dead.owner.pidNamespace).toMatch(/^\d+$/);
+    expect(existsSync(dir)).toBe(true);
+  });
+
   it('keeps entries that no worker created', async () => {
     const workRoot = await mkdtemp(join(root, 'foreign-'));
     const dead = await startProcess();

@@ -63,7 +63,7 @@ function workDirectoryOf(worker: ServiceProcess): Promise<string> {
       }
       return undefined;
     },
-    { timeoutMs: 30_000, what: 'the worker to create its directory' },
+    { timeoutMs: 90_000, what: 'the worker to create its directory' },
   );
 }
 
@@ -86,18 +86,26 @@ describe('worker killed during word-to-pdf', () => {
       input: fileInput('long.docx', DOCX, docx),
     });
     await client.upload(job, docx);
-    await client.waitForStatus(job.id, ['running'], 30_000);
-    bridgeGroup = await waitFor(() => bridgeOf(first.child.pid!), {
+    await client.waitForStatus(job.id, ['running'], 90_000);
+    const group = await waitFor(() => bridgeOf(first.child.pid!), {
       what: 'the worker to start a LibreOffice bridge',
     });
-    await waitForSoffice(bridgeGroup);
-    // oosplash restarts soffice.bin once on a new profile, and the
-    // conversion starts about 1 s later.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const members = await groupMembers(bridgeGroup);
+    bridgeGroup = group;
+    await waitForSoffice(group);
+    // oosplash restarts soffice.bin once on a new profile, and soffice
+    // opens its listener and its single-instance socket before converting.
+    const { members, sockets } = await waitFor(
+      async () => {
+        const found = await groupMembers(group);
+        const pipes = await oslPipesOf(found.map((entry) => entry.pid));
+        return pipes.length >= 2
+          ? { members: found, sockets: pipes }
+          : undefined;
+      },
+      { timeoutMs: 30_000, what: "soffice's sockets" },
+    );
     const soffice = members.find((entry) => entry.name === 'soffice.bin')!;
     const profile = await profileOf(soffice.pid);
-    const sockets = await oslPipesOf(members.map((entry) => entry.pid));
     const { body: beforeKill } = await client.getJob(job.id);
 
     first.child.kill('SIGKILL');
