@@ -111,7 +111,7 @@ describe('S3 storage', () => {
       input: fileInput('fake.png', 'image/png', fake),
     });
 
-    // s3rver takes any body; the service refuses it once it sees it.
+    // s3rver accepts any body; the service rejects it when it checks the upload.
     expect((await client.upload(job, fake)).status).toBe(200);
     const failed = await client.waitForStatus(job.id, ['failed', 'succeeded']);
     expect(failed.failure).toMatchObject({

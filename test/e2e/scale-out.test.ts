@@ -57,7 +57,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** A one-page PDF that says `text` in Helvetica. */
+/** A one-page PDF that contains `text` in Helvetica. */
 function textPdf(text: string): Buffer {
   const content = `BT /F1 24 Tf 20 50 Td (${text}) Tj ET`;
   return buildPdf([
@@ -197,7 +197,7 @@ describe('one shared store, separate processes', () => {
 
     jobIds = await submitMixedJobs(client);
 
-    // Kill the first worker while it holds an attempt.
+    // Kill the first worker while it runs an attempt.
     const killedJob = await waitFor(
       async () => {
         const { body } = await client.request(
@@ -350,7 +350,7 @@ describe('one shared store, separate processes', () => {
       });
       put.on('error', reject);
       put.write(png.subarray(0, 100));
-      // The rest follows once the API has been told to stop.
+      // The rest of the body is sent after the API received SIGTERM.
       setTimeout(() => {
         api.child.kill('SIGTERM');
         setTimeout(() => put.end(png.subarray(100)), 500);
@@ -359,7 +359,7 @@ describe('one shared store, separate processes', () => {
 
     expect(await answered).toBe(200);
     expect(await api.exited).toBe(0);
-    // Streams are told the server is going away, so clients reconnect.
+    // Streams close with 1001 (going away), so clients reconnect.
     expect(await stream.closed).toBe(1001);
     const other = new Client(await processes[0]!.url);
     const finished = await other.waitForStatus(job.id, ['succeeded'], 60_000);
