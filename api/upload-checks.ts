@@ -1,9 +1,9 @@
 import { type DomainError, errors } from '../domain/errors.ts';
 import { checkContent } from '../storage/content-check.ts';
 
-// The refusals of an upload, shared by the API's own upload route and the
-// check of presigned uploads, so a client that lies gets the same answer
-// from either.
+// The rejections of an upload, shared by the API's own upload route and the
+// check of presigned uploads, so a client that lies gets the same error
+// message from either.
 
 /** Refuses an upload of `received` bytes when the job declared another size. */
 export function sizeProblem(
