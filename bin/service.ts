@@ -23,7 +23,8 @@ import {
   checkSourceLog,
   ReadModelSourceMismatch,
 } from '../projections/source-log.ts';
-import { isPresigned } from '../storage/port.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { isPresigned, type BlobStorage } from '../storage/port.ts';
 import { UrlSigner } from '../storage/signed-urls.ts';
 import { Dispatcher } from '../workers/dispatcher.ts';
 import {
@@ -128,96 +129,12 @@ export async function startService(
 
   if (roles.includes('api')) {
     try {
-      await removeStaleUploads(join(config.dataDir, 'tmp'), logger);
-      const readModelDatabase = openOwnReadModel(readModelPath);
-      await checkSourceLog(store, readModelDatabase, readModelPath).catch(
-        (error: unknown) => {
-          readModelDatabase.close();
-          throw error instanceof ReadModelSourceMismatch
-            ? new ConfigError(error.message, { cause: error })
-            : error;
-        },
-      );
-      const readModel = new ReadModel(store, readModelDatabase, (error) =>
-        logger.error({ err: error }, 'read model projection failed'),
-      );
-      await readModel.start();
-
-      let publicUrl = config.publicUrl;
-      const signer = new UrlSigner(config.signingSecret, () => publicUrl);
-      const urls: BlobUrls = isPresigned(storage)
-        ? presignedBlobUrls(storage)
-        : signedBlobUrls(signer);
-      const widgetTokens = new WidgetTokenService({ store, readModel, logger });
-      const jobs = new JobService({
-        store,
-        storage,
-        readModel,
-        widgetTokens,
-        engineStatus,
-        config: {
-          startingCredits: config.startingCredits,
-          uploadIntentSeconds: config.uploadIntentSeconds,
-          downloadIntentSeconds: config.downloadIntentSeconds,
-          maxRetentionSeconds: config.maxRetentionSeconds,
-        },
-      });
-      await prepareWidget(logger);
-      const app = await buildApp(
-        {
-          store,
-          storage,
-          readModel,
-          signer,
-          urls,
-          jobs,
-          widgetTokens,
-          engineStatus,
-          apiKeys: new ApiKeys(config.apiKeys),
-          uploadTempDir: join(config.dataDir, 'tmp'),
-        },
-        {
-          logger,
-          widget: {
-            assetsDir: WIDGET_ASSETS_DIR,
-            publicUrl: () => publicUrl,
-            demoWorkspaceId:
-              config.generatedDevKey === undefined
-                ? undefined
-                : DEV_WORKSPACE_ID,
-          },
-        },
-      );
-      const uploads = isPresigned(storage)
-        ? new PresignedUploads({
-            storage,
-            store,
-            jobs,
-            tempDir: join(config.dataDir, 'tmp'),
-            logger,
-          })
-        : undefined;
-      await app.listen({ port: config.port, host: config.host });
-      uploads?.start();
-      const address = app.server.address();
-      if (
-        !config.publicUrlConfigured &&
-        address &&
-        typeof address === 'object'
-      ) {
-        const host = config.host.includes(':')
-          ? `[${config.host}]`
-          : config.host;
-        publicUrl = `http://${host}:${address.port}`;
-      }
-      url = publicUrl;
-      routes = app.routeTable;
+      const api = await startApi(config, store, storage, logger);
+      url = api.url;
+      routes = api.routes;
       // The API closes first so no new work arrives while workers drain.
       closers.unshift(async () => {
-        await app.close();
-        await uploads?.stop();
-        readModel.stop();
-        readModelDatabase.close();
+        await api.close();
         releaseReadModel();
       });
     } catch (error) {
@@ -239,6 +156,108 @@ export async function startService(
       worker?.stopClaiming();
       for (const close of closers) await close();
       await store.close();
+    },
+  };
+}
+
+/**
+ * Starts the API on the opened stores: its read model, its routes, and the
+ * check of presigned uploads when the storage has them.
+ */
+async function startApi(
+  config: Config,
+  store: EventStore,
+  storage: BlobStorage,
+  logger: Logger,
+): Promise<{
+  url: string;
+  routes: readonly RouteEntry[];
+  close(): Promise<void>;
+}> {
+  const { readModelPath } = config.stores;
+  const tempDir = join(config.dataDir, 'tmp');
+  await removeStaleUploads(tempDir, logger);
+  const readModelDatabase = openOwnReadModel(readModelPath);
+  await checkSourceLog(store, readModelDatabase, readModelPath).catch(
+    (error: unknown) => {
+      readModelDatabase.close();
+      throw error instanceof ReadModelSourceMismatch
+        ? new ConfigError(error.message, { cause: error })
+        : error;
+    },
+  );
+  const readModel = new ReadModel(store, readModelDatabase, (error) =>
+    logger.error({ err: error }, 'read model projection failed'),
+  );
+  await readModel.start();
+
+  let publicUrl = config.publicUrl;
+  const signer = new UrlSigner(config.signingSecret, () => publicUrl);
+  const urls: BlobUrls = isPresigned(storage)
+    ? presignedBlobUrls(storage)
+    : signedBlobUrls(signer);
+  const widgetTokens = new WidgetTokenService({ store, readModel, logger });
+  const jobs = new JobService({
+    store,
+    storage,
+    readModel,
+    widgetTokens,
+    engineStatus,
+    config: {
+      startingCredits: config.startingCredits,
+      uploadIntentSeconds: config.uploadIntentSeconds,
+      downloadIntentSeconds: config.downloadIntentSeconds,
+      maxRetentionSeconds: config.maxRetentionSeconds,
+    },
+  });
+  await prepareWidget(logger);
+  const app = await buildApp(
+    {
+      store,
+      storage,
+      readModel,
+      signer,
+      urls,
+      jobs,
+      widgetTokens,
+      engineStatus,
+      apiKeys: new ApiKeys(config.apiKeys),
+      uploadTempDir: tempDir,
+    },
+    {
+      logger,
+      widget: {
+        assetsDir: WIDGET_ASSETS_DIR,
+        publicUrl: () => publicUrl,
+        demoWorkspaceId:
+          config.generatedDevKey === undefined ? undefined : DEV_WORKSPACE_ID,
+      },
+    },
+  );
+  const uploads = isPresigned(storage)
+    ? new PresignedUploads({
+        storage,
+        store,
+        jobs,
+        tempDir: tempDir,
+        logger,
+      })
+    : undefined;
+  await app.listen({ port: config.port, host: config.host });
+  uploads?.start();
+  const address = app.server.address();
+  if (!config.publicUrlConfigured && address && typeof address === 'object') {
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    publicUrl = `http://${host}:${address.port}`;
+  }
+  return {
+    url: publicUrl,
+    routes: app.routeTable,
+    async close() {
+      await app.close();
+      await uploads?.stop();
+      readModel.stop();
+      readModelDatabase.close();
     },
   };
 }

@@ -27,11 +27,8 @@ export function createBatchApplier(db: ReadModelDatabase) {
      ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
   );
 
-  const selectCheckpoint = db.prepare<[string], { position: number }>(
-    'SELECT position FROM checkpoints WHERE name = ?',
-  );
-  // The first batch of a new read model starts with the log's first event,
-  // which then identifies the log (see source-log.ts).
+  // The first batch of a new read model, whose checkpoint is 0, starts with
+  // the log's first event, which then identifies the log (see source-log.ts).
   const recordSource = db.prepare(
     `INSERT INTO source_log (first_event_id)
      SELECT ? WHERE NOT EXISTS (SELECT 1 FROM source_log)`,
@@ -39,7 +36,7 @@ export function createBatchApplier(db: ReadModelDatabase) {
 
   return db.transaction((events: readonly RecordedEvent[]): BatchResult => {
     const [first] = events;
-    if (first && selectCheckpoint.get(CHECKPOINT_NAME) === undefined) {
+    if (first && readCheckpoint(db) === 0) {
       recordSource.run(first.id);
     }
     const result: BatchResult = {
