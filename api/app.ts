@@ -79,8 +79,8 @@ export async function buildApp(
   // Request bodies are JSON; other media types get a 415 problem.
   app.removeContentTypeParser('text/plain');
   await app.register(websocket, {
-    // The plugin's default closes streams without a code; 1001 (going away)
-    // tells clients to reconnect, to this or another API process.
+    // The plugin's default closes streams without a code. Code 1001 (going
+    // away) lets clients reconnect, to this or another API process.
     preClose(done) {
       for (const client of this.websocketServer.clients) {
         client.close(1001, 'server shutting down');

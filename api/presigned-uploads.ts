@@ -157,7 +157,7 @@ export class PresignedUploads {
         problem = await contentProblem(temporary, declared.contentType);
       }
       if (problem) {
-        await this.refuse(jobId, problem);
+        await this.reject(jobId, problem);
       } else {
         await this.record(
           jobId,
@@ -172,7 +172,7 @@ export class PresignedUploads {
     }
   }
 
-  private async refuse(jobId: string, problem: DomainError): Promise<void> {
+  private async reject(jobId: string, problem: DomainError): Promise<void> {
     const { jobs, logger } = this.options;
     try {
       await jobs.run(
@@ -183,10 +183,13 @@ export class PresignedUploads {
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       // Another API process handled this upload first, or the job ended.
-      logger.info({ jobId, code: error.code }, 'presigned upload not refused');
+      logger.info(
+        { jobId, code: error.code },
+        'presigned upload already handled',
+      );
       return;
     }
-    logger.warn({ jobId, code: problem.code }, 'presigned upload refused');
+    logger.warn({ jobId, code: problem.code }, 'presigned upload rejected');
   }
 
   private async record(
@@ -198,7 +201,7 @@ export class PresignedUploads {
     const { storage, jobs, logger } = this.options;
     // The checked copy is uploaded again instead of copied inside the
     // store, because the client may replace the upload after the check while
-    // its presigned URL is still valid. So the input holds the checked bytes.
+    // its presigned URL is still valid. So the input contains the checked bytes.
     const stored = await storage.write(inputKey(jobId), createReadStream(path));
     try {
       const job = await jobs.run(

@@ -264,7 +264,7 @@ function isLogFile(path: string, logPath: string): boolean {
   return suffixes.some((suffix) => sameFile(path, logPath + suffix));
 }
 
-/** The path with its directory's symbolic links resolved. */
+/** Resolves the symbolic links in the path's directory. */
 function realLocation(path: string): string {
   const resolved = resolve(path);
   try {

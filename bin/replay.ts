@@ -36,7 +36,7 @@ export async function replay(
   try {
     const started = performance.now();
     if (!verify) {
-      // Opening the live file first refuses one that holds an event log.
+      // Opening the live file first rejects one that contains an event log.
       if (existsSync(livePath)) openReadModelDatabase(livePath).close();
       const applied = await rebuildReadModel(store, scratch);
       scratch.close();

@@ -17,7 +17,7 @@ const ROLES: Record<string, Role[]> = {
   work: ['worker'],
 };
 
-/** The roles of `start`: BORINGKIT_ROLE names them, `all` by default. */
+/** Returns the roles of `start` that BORINGKIT_ROLE names, `all` by default. */
 function rolesFromEnvironment(): Role[] {
   const role = process.env.BORINGKIT_ROLE || 'all';
   const roles = ROLES[role];

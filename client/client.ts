@@ -221,8 +221,8 @@ export class BoringKitClient {
   /**
    * Uploads a job's input through its upload intent, without retries. When
    * the service stores blobs in S3, S3 takes the upload and sends no
-   * receipt; the receipt then repeats the job's state before the upload,
-   * and the job moves on once the service has checked the stored file.
+   * receipt. The returned receipt then repeats the job's state before the
+   * upload, and the job moves on once the service has checked the file.
    */
   async uploadInput(
     job: Job,

@@ -107,7 +107,7 @@ export async function putUpload(
   const text = await readText(reply);
   const status = reply.statusCode ?? 0;
   if (status < 200 || status >= 300) throw apiErrorFrom(status, text);
-  // An object store such as S3 answers a presigned PUT without a receipt.
+  // An object store such as S3 responds to a presigned PUT without a receipt.
   return text === '' ? undefined : (JSON.parse(text) as UploadReceipt);
 }
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 
 export type ReadModelDatabase = Database.Database;
 
-/** The file holds an event log, which a read model must never replace. */
+/** The file contains an event log, which a read model must never replace. */
 export class NotAReadModel extends Error {
   override readonly name = 'NotAReadModel';
 }

@@ -34,8 +34,9 @@ export function outputKey(jobId: string): string {
 export const UPLOADS_PREFIX = 'uploads/';
 
 /**
- * Where a presigned upload lands. The service checks the blob there before
- * it becomes the job's input, so unchecked bytes never sit at `inputKey`.
+ * Returns the key that a presigned upload writes to. The service checks the
+ * blob there before it becomes the job's input, so `inputKey` never
+ * contains unchecked bytes.
  */
 export function uploadKey(jobId: string): string {
   return `${UPLOADS_PREFIX}${jobId}`;
@@ -47,7 +48,7 @@ export interface UploadTarget {
   sizeBytes: number;
 }
 
-/** The headers a presigned download answers with. */
+/** Headers of the response to a presigned download. */
 export interface DownloadResponse {
   contentType: string;
   /** Sent as an attachment file name in Content-Disposition. */

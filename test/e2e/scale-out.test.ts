@@ -57,7 +57,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** A one-page PDF that contains `text` in Helvetica. */
+/** Builds a one-page PDF that contains `text` in Helvetica. */
 function textPdf(text: string): Buffer {
   const content = `BT /F1 24 Tf 20 50 Td (${text}) Tj ET`;
   return buildPdf([
